@@ -1,0 +1,242 @@
+"""The `pledge` command line: validate, render, check, policy scan, schemas and the GitHub App server."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from bot import output
+from bot.build import check_report, render_full, render_incremental
+from bot.catalog import load_catalog
+from bot.layout import Plan, owned
+from bot.platform import ConfigError, load_config
+from bot.report import Report
+from bot.tree import DirTree
+from bot.validate import validate_tree
+
+FORMATS = click.Choice(["text", "json", "github"])
+repo_option = click.option("--repo", "repo", type=click.Path(file_okay=False, path_type=Path), default=".",
+                           show_default=True, help="The platform repository's folder.")
+format_option = click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"pledge: {message}", err=True)
+    sys.exit(2)
+
+
+def _emit(report: Report, fmt: str, read: Callable[[str], bytes | None]) -> NoReturn:
+    if fmt == "json":
+        click.echo(output.as_json(report), nl=False)
+    elif fmt == "github":
+        click.echo(output.github(report), nl=False)
+    else:
+        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        click.echo(output.text(report, read, colour=colour), nl=False)
+    sys.exit(1 if report.conclusion == "failure" else 0)
+
+
+def _repo(path: Path) -> DirTree:
+    if not path.is_dir():
+        _fail(f"{path}: no such folder")
+    return DirTree(path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pledge")
+def main() -> None:
+    """Pledge: requests in, validated Kubernetes manifests out. Exit 0 ok, 1 findings, 2 usage."""
+
+
+@main.command()
+@repo_option
+@format_option
+@click.argument("paths", nargs=-1)
+def validate(repo: Path, fmt: str, paths: tuple[str, ...]) -> None:
+    """Validate requests (all, or PATHS under the repo) against the catalog and pledge.yaml."""
+    tree = _repo(repo)
+    rel = [_relative(repo, p) for p in paths]
+    try:
+        report = validate_tree(tree, rel or None)
+    except ConfigError as exc:
+        _fail(str(exc))
+    _emit(report, fmt, tree.read)
+
+
+def _relative(repo: Path, path: str) -> str:
+    p = Path(path)
+    if p.is_absolute() or (Path.cwd() / p).exists():
+        try:
+            return (Path.cwd() / p).resolve().relative_to(repo.resolve()).as_posix()
+        except ValueError:
+            _fail(f"{path} is not inside the repository {repo}")
+    return p.as_posix()
+
+
+@main.command()
+@repo_option
+@format_option
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if the committed output differs.")
+@click.option("--env", "env", default=None, help="Only this environment.")
+def render(repo: Path, fmt: str, check_only: bool, env: str | None) -> None:
+    """Render requests into environments/ and clusters/ (only what changed, unless --check)."""
+    tree = _repo(repo)
+    try:
+        config = load_config(tree)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if env is not None and config.env(env) is None:
+        _fail(f"--env {env}: not in pledge.yaml (known: {', '.join(config.env_names)})")
+    catalog = load_catalog(tree, bundled=config.bundled_catalog)
+    if check_only:
+        build = render_full(tree, config, catalog, env=env)
+        _emit(check_report(build, tree), fmt, tree.read)
+    build = render_incremental(tree, config, catalog, env=env)
+    _apply(repo, build.plan)
+    report = Report(findings=build.findings, judged=build.rendered)
+    written = sum(1 for v in build.plan.values() if v is not None)
+    removed = len(build.plan) - written
+    report.notes.append(f"rendered {len(build.rendered)} request(s), {build.kept} unchanged; "
+                        f"{written} file(s) written, {removed} removed")
+    _emit(report, fmt, tree.read)
+
+
+def _apply(root: Path, plan: Plan) -> None:
+    """Write the plan under root; only paths Pledge owns, never outside environments/ and clusters/."""
+    base = root.resolve()
+    for path, data in sorted(plan.items()):
+        target = (root / path).resolve()
+        if not owned(path) or base not in target.parents or ".." in path.split("/"):
+            _fail(f"refusing to write {path}: outside environments/ and clusters/")
+        if data is None:
+            target.unlink(missing_ok=True)
+            parent = target.parent
+            while parent != base and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
+@main.command()
+@repo_option
+@format_option
+@click.option("--base", "base", required=True, help="The pull request's base (target) ref.")
+@click.option("--head", "head", default="HEAD", show_default=True, help="The pull request's head ref.")
+def check(repo: Path, fmt: str, base: str, head: str) -> None:
+    """What the bot says on a pull request from BASE to HEAD of a local git repository."""
+    from git import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+    from bot.check import check as run_check
+    from bot.gitrepo import GitTree, changed_files
+
+    try:
+        base_tree, head_tree = GitTree(repo, base), GitTree(repo, head)
+        changes = changed_files(base_tree.repo, base_tree.sha, head_tree.sha)
+    except (InvalidGitRepositoryError, NoSuchPathError):
+        _fail(f"{repo} is not a git repository")
+    except GitCommandError as exc:
+        _fail(f"git could not resolve --base {base} / --head {head}: {exc.stderr.strip()}")
+    report = run_check(base_tree, head_tree, changes)
+    _emit(report, fmt, head_tree.read)
+
+
+@main.command()
+@repo_option
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write one JSON Schema per offering version here (default: list them).")
+def schemas(repo: Path, out: Path | None) -> None:
+    """Publish each offering version's request schema for editors (yaml-language-server)."""
+    from bot.schemas import export
+
+    tree = _repo(repo)
+    try:
+        bundled = load_config(tree).bundled_catalog
+    except ConfigError:
+        bundled = True
+    files = export(load_catalog(tree, bundled=bundled))
+    for name, data in files.items():
+        if out is None:
+            click.echo(name)
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    if out is not None:
+        click.echo(f"wrote {len(files)} schema(s) to {out}")
+
+
+@main.group()
+def policy() -> None:
+    """kyverno-json compatible policy tools."""
+
+
+@policy.command("scan")
+@click.option("--policy", "policies", multiple=True, required=True, type=click.Path(exists=True),
+              help="A policy file or folder (repeatable).")
+@click.option("--payload", "payload", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--pre-process", "preprocess", multiple=True, help="JMESPath applied to the payload first.")
+@click.option("--bindings", "bindings", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--output", "out", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def policy_scan(policies: tuple[str, ...], payload: str, preprocess: tuple[str, ...],
+                bindings: str | None, out: str) -> None:
+    """Drop-in for `kyverno-json scan`: evaluate policies on a JSON or YAML payload."""
+    from bot import policy as engine
+
+    try:
+        loaded = engine.load_policy_paths(list(policies))
+        data = _read_payload(Path(payload))
+        binds = _read_payload(Path(bindings)) if bindings else {}
+        if not isinstance(binds, dict):
+            _fail(f"{bindings}: bindings must be a mapping")
+        results = engine.scan(loaded, data, preprocess=list(preprocess), bindings=binds)
+    except engine.PolicyLoadError as exc:
+        _fail(str(exc))
+    except ValueError as exc:
+        _fail(str(exc))
+    if out == "json":
+        click.echo(engine.format_json(results))
+    else:
+        click.echo(engine.format_text(results, policies=loaded), nl=False)
+
+
+def _read_payload(path: Path) -> Any:
+    import yaml
+
+    raw = path.read_bytes()
+    if path.suffix == ".json":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    try:
+        docs = [d for d in yaml.load_all(raw, Loader=yaml.CSafeLoader)]
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: invalid YAML: {exc}") from None
+    if not docs or docs == [None]:
+        raise ValueError(f"{path}: the payload is empty")
+    return docs[0] if len(docs) == 1 else docs
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the GitHub App locally (web server and an in-process worker). Production: see README."""
+    from bot.app.settings import SettingsError
+    from bot.app.web import serve as run
+
+    try:
+        run(host, port)
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

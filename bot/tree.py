@@ -1,0 +1,100 @@
+"""Read-only file trees: a folder, a git commit (see gitrepo) or a dict, behind one small protocol."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True, order=True)
+class Entry:
+    """A file in a tree: its posix path relative to the root, and whether it is a symlink."""
+
+    path: str
+    is_symlink: bool = False
+
+
+class Tree(Protocol):
+    """What the core reads repositories through; it never opens files or runs git itself."""
+
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it does not exist (or is not a regular file)."""
+
+    def files(self, prefix: str) -> list[Entry]:
+        """Every file below the folder `prefix` (recursive, sorted); symlinks are listed, not followed."""
+
+
+class DirTree:
+    """A folder on disk."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def read(self, path: str) -> bytes | None:
+        full = self.root / path
+        if full.is_symlink() or not full.is_file():
+            return None
+        return full.read_bytes()
+
+    def files(self, prefix: str) -> list[Entry]:
+        base = self.root / prefix if prefix else self.root
+        if base.is_symlink() or not base.is_dir():
+            return []
+        out: list[Entry] = []
+        for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for d in list(dirnames):
+                if os.path.islink(os.path.join(dirpath, d)):
+                    out.append(Entry(_join(rel, d), True))
+                    dirnames.remove(d)
+            for f in filenames:
+                out.append(Entry(_join(rel, f), os.path.islink(os.path.join(dirpath, f))))
+        return sorted(out)
+
+
+class MemoryTree:
+    """A dict of path -> bytes (or str); for tests and for rendered plans."""
+
+    def __init__(self, files: Mapping[str, bytes | str], symlinks: set[str] | None = None) -> None:
+        self._files = {p: v.encode() if isinstance(v, str) else v for p, v in files.items()}
+        self._symlinks = set(symlinks or ())
+
+    def read(self, path: str) -> bytes | None:
+        return None if path in self._symlinks else self._files.get(path)
+
+    def files(self, prefix: str) -> list[Entry]:
+        pre = prefix.rstrip("/") + "/" if prefix else ""
+        names = [p for p in (*self._files, *self._symlinks) if p.startswith(pre)]
+        return sorted(Entry(p, p in self._symlinks) for p in set(names))
+
+
+def _join(a: str, b: str) -> str:
+    return b if a in ("", ".") else f"{a}/{b}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A file changed between two trees: status A(dded), M(odified), D(eleted) or R(enamed from old_path)."""
+
+    path: str
+    status: str
+    old_path: str | None = None
+
+
+def diff_trees(base: Tree, head: Tree, prefixes: tuple[str, ...]) -> list[Change]:
+    """Changes under `prefixes` found by reading both trees (the git adapter asks git instead)."""
+    out: list[Change] = []
+    for prefix in prefixes:
+        old = {e.path: e for e in base.files(prefix)}
+        new = {e.path: e for e in head.files(prefix)}
+        for path in sorted(old.keys() | new.keys()):
+            if path not in new:
+                out.append(Change(path, "D"))
+            elif path not in old:
+                out.append(Change(path, "A"))
+            elif old[path] != new[path] or base.read(path) != head.read(path):
+                out.append(Change(path, "M"))
+    return out

@@ -1,0 +1,136 @@
+"""Validate requests: envelope and schema (bot.request), the offering's policies, and cross-file checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from bot import policy
+from bot.catalog import Catalog, load_catalog
+from bot.platform import PlatformConfig, load_config
+from bot.render import Rendered
+from bot.report import SEVERITIES, Finding, Report, error
+from bot.request import REQUESTS, Request, is_ignored, parse
+from bot.tree import Tree
+
+SEVERITY_ANNOTATION = "pledge.dev/severity"
+APPROVABLE_ANNOTATION = "pledge.dev/approvable"
+
+
+def bindings(req: Request, config: PlatformConfig) -> dict[str, Any]:
+    env = config.env(req.env)
+    return {
+        "env": req.env,
+        "team": req.team,
+        "name": req.name,
+        "offering": req.offering.name,
+        "version": req.offering.version,
+        "config": config.data,
+        "environment": env.to_data() if env else {},
+    }
+
+
+def _severity(pol: policy.Policy) -> str:
+    value = pol.annotations.get(SEVERITY_ANNOTATION, "error")
+    return value if value in SEVERITIES else "error"
+
+
+def is_approvable(pol_name: str, catalog: Catalog) -> bool:
+    pols = [p for o in catalog.offerings.values() for p in o.policies] + catalog.request_policies
+    return any(p.name == pol_name and p.annotations.get(APPROVABLE_ANNOTATION) == "true" for p in pols)
+
+
+def _findings(results: Iterable[policy.RuleResult], pol: policy.Policy, req: Request,
+              prefix: str = "") -> list[Finding]:
+    out: list[Finding] = []
+    severity = _severity(pol)
+    rule_prefix = "policy-approvable" if pol.annotations.get(APPROVABLE_ANNOTATION) == "true" else "policy"
+    for res in results:
+        rule = f"{rule_prefix}.{pol.name}/{res.rule}"
+        if res.status == "error":
+            line, col = req.doc.mark(("spec",), key=True)
+            out.append(error(pol.source, 1, 1, "catalog.policy-error",
+                             f"policy {pol.name}/{res.rule} could not be evaluated on {req.path}: {res.error}"))
+            continue
+        if res.status != "fail":
+            continue
+        for v in res.violations:
+            locations = [e.location for e in v.errors if e.location] or [("spec",)]
+            details = "; ".join(e.detail for e in v.errors if e.detail)
+            text = v.message or f"violates {pol.name}/{res.rule}"
+            if not v.message and details:
+                text += f" ({details})"
+            for loc in dict.fromkeys(locations):
+                line, col = req.doc.mark(tuple(loc)) if not prefix else req.doc.mark(("spec",), key=True)
+                out.append(Finding(req.path, line, col, severity, rule, prefix + text))
+    return out
+
+
+def judge(req: Request, catalog: Catalog, config: PlatformConfig) -> list[Finding]:
+    """Run the offering's policies and the repository-wide request policies on one request."""
+    out: list[Finding] = []
+    binds = bindings(req, config)
+    for pol in [*req.offering.policies, *catalog.request_policies]:
+        out.extend(_findings(pol.evaluate(req.data, binds), pol, req))
+    return out
+
+
+def judge_rendered(rendered: Rendered, catalog: Catalog, config: PlatformConfig) -> list[Finding]:
+    """Run the rendered-object policies on everything one request renders to."""
+    out: list[Finding] = []
+    binds = bindings(rendered.request, config) | {"request": rendered.request.data}
+    for obj in rendered.objects:
+        label = f"{obj['kind']} {obj['metadata']['name']}: "
+        for pol in catalog.rendered_policies:
+            out.extend(_findings(pol.evaluate(obj, binds), pol, rendered.request, prefix=label))
+    return out
+
+
+def request_entries(tree: Tree, only: Sequence[str] | None = None) -> list[tuple[str, bool]]:
+    """(path, is_symlink) of every file under requests/ (or only those listed), docs and dotfiles skipped."""
+    entries = [(e.path, e.is_symlink) for e in tree.files(REQUESTS) if not is_ignored(e.path)]
+    if only:
+        wanted = [p.rstrip("/") for p in only]
+        entries = [(p, s) for p, s in entries if any(p == w or p.startswith(w + "/") for w in wanted)]
+    return entries
+
+
+def load_requests(tree: Tree, catalog: Catalog, config: PlatformConfig,
+                  entries: Sequence[tuple[str, bool]]) -> tuple[list[Request], list[Finding]]:
+    """Parse and judge each request; then cross-file checks over the ones that parsed."""
+    requests: list[Request] = []
+    findings: list[Finding] = []
+    for path, symlink in entries:
+        req, problems = parse(path, None if symlink else tree.read(path), catalog, config, symlink=symlink)
+        findings.extend(problems)
+        if req is not None:
+            findings.extend(judge(req, catalog, config))
+            requests.append(req)
+    findings.extend(duplicates(requests))
+    return requests, findings
+
+
+def duplicates(requests: Sequence[Request]) -> list[Finding]:
+    seen: dict[tuple[str, str, str, str], Request] = {}
+    out: list[Finding] = []
+    for req in requests:
+        first = seen.setdefault(req.identity, req)
+        if first is not req:
+            line, col = req.doc.mark(("metadata", "name"))
+            out.append(error(req.path, line, col, "request.duplicate",
+                             f"{req.offering.kind} {req.name!r} for team {req.team} in {req.env} is also "
+                             f"requested by {first.path}; keep one"))
+    return out
+
+
+def validate_tree(tree: Tree, only: Sequence[str] | None = None) -> Report:
+    """`pledge validate`: every request (or those under `only`) against the catalog and pledge.yaml."""
+    config = load_config(tree)
+    catalog = load_catalog(tree, bundled=config.bundled_catalog)
+    report = Report(findings=list(catalog.findings))
+    entries = request_entries(tree, only)
+    requests, findings = load_requests(tree, catalog, config, entries)
+    report.extend(findings)
+    report.judged = [p for p, _ in entries]
+    report.notes.append(f"{len(entries)} request(s) checked, {len(requests)} valid")
+    return report
