@@ -51,7 +51,8 @@ def check(base: Tree, head: Tree, changed: Sequence[Change]) -> Report:
     new_files = render_requests(requests, config, catalog, build)
     report.extend(build.findings)
     report.judged = [c.path for c in request_changes]
-    report.preview = _preview(base, new_files, [c.path for c in request_changes], build.rendered)
+    failed = {c.path for c in judged} - set(build.rendered)
+    report.preview = _preview(base, new_files, [c.path for c in request_changes], failed)
     return report
 
 
@@ -86,7 +87,7 @@ def _cross_file(head: Tree, catalog: Catalog, config: PlatformConfig, changed: l
 
 
 def _preview(base: Tree, new_files: dict[str, bytes], request_paths: list[str],
-             rendered: list[str]) -> list[EnvPreview]:
+             failed: set[str]) -> list[EnvPreview]:
     """Per environment: rendered files added, changed and removed by the changed requests."""
     old_folders = rendered_folders_for(base, request_paths)
     old: dict[str, bytes] = {}
@@ -95,10 +96,9 @@ def _preview(base: Tree, new_files: dict[str, bytes], request_paths: list[str],
             old[entry.path] = base.read(entry.path) or b""
     new = {p: b for p, b in new_files.items() if not p.endswith("/kustomization.yaml")}
     old = {p: b for p, b in old.items() if not p.endswith("/kustomization.yaml")}
-    failed = set(request_paths) - set(rendered)
     # a request that failed to render previews nothing: its old files are neither kept nor removed
     for path, folder in old_folders.items():
-        if path in failed and base.read(path) is not None:
+        if path in failed:
             old = {p: b for p, b in old.items() if not p.startswith(folder + "/")}
     by_env: dict[str, list[FileChange]] = {}
     for path in sorted(old.keys() | new.keys()):
