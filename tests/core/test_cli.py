@@ -1,0 +1,105 @@
+"""The CLI's contract: exit codes 0/1/2, the three formats, configuration errors without tracebacks."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from tests.core.conftest import request
+
+Write = Callable[[str, str | bytes], Path]
+PATH = "requests/dev/payments/sessions.yaml"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_formats_and_exit_codes(repo: Path, write: Write) -> None:
+    assert run("validate", "--repo", str(repo))[0] == 0
+    write(PATH, request(size=0))
+    code, out = run("validate", "--repo", str(repo))
+    assert code == 1
+    assert PATH in out and "7:9" in out and "      7 |   size: 0" in out.replace("\x1b", "")
+    assert "failure: 1 error(s)" in out
+    code, out = run("validate", "--repo", str(repo), "--format", "json")
+    data = json.loads(out)
+    assert data["conclusion"] == "failure"
+    assert data["findings"][0] | {"message": ""} == {"path": PATH, "line": 7, "column": 9, "severity": "error",
+                                                     "rule": "schema.minimum", "message": ""}
+    code, out = run("validate", "--repo", str(repo), "--format", "github")
+    assert out.splitlines()[0].startswith(f"::error file={PATH},line=7,col=9,title=schema.minimum::")
+
+
+def test_github_format_escapes_newlines_and_percent(repo: Path, write: Write) -> None:
+    write(PATH, "a: [\n")
+    out = run("validate", "--repo", str(repo), "--format", "github")[1]
+    assert all(line.startswith(("::", "pledge:")) for line in out.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("pledge_yaml", "expected"),
+    [
+        (None, "pledge.yaml is missing"),
+        ("apiVersion: pledge.dev/v1\nkind: Platform\nenvironments: []\nteams: [{name: a}]\n",
+         "pledge.yaml:3:15: environments"),
+        ("apiVersion: pledge.dev/v1\nkind: Platform\nenvironments: [{name: dev}, {name: dev}]\n"
+         "teams: [{name: a}]\n", "listed twice"),
+        ("apiVersion: pledge.dev/v1\nkind: Platform\nenvironments: [{name: dev}]\n", "teamPattern"),
+        ("a: [", "pledge.yaml:2:1: invalid YAML"),
+    ],
+)
+def test_configuration_errors_exit_2(repo: Path, write: Write, pledge_yaml: str | None, expected: str) -> None:
+    if pledge_yaml is None:
+        (repo / "pledge.yaml").unlink()
+    else:
+        write("pledge.yaml", pledge_yaml)
+    for command in (["validate"], ["render"], ["render", "--check"]):
+        code, out = run(*command, "--repo", str(repo))
+        assert code == 2 and expected in out, (command, out)
+
+
+def test_usage_errors_exit_2(repo: Path) -> None:
+    assert run("render", "--repo", str(repo), "--env", "qa")[0] == 2
+    assert run("validate", "--repo", str(repo / "missing"))[0] == 2
+    assert run("validate", "--repo", str(repo), "--format", "xml")[0] == 2
+    assert run("check", "--repo", str(repo), "--base", "main")[0] == 2  # not a git repository
+
+
+def test_render_env_limits_output(repo: Path, write: Write) -> None:
+    write("requests/prod/payments/big.yaml", request(name="big", size=8))
+    assert run("render", "--repo", str(repo), "--env", "prod")[0] == 0
+    assert (repo / "environments/prod/payments/cache-big").is_dir()
+    assert not (repo / "environments/dev").exists()
+
+
+def test_schemas_export(repo: Path, tmp_path: Path) -> None:
+    code, out = run("schemas", "--repo", str(repo), "--out", str(tmp_path / "s"))
+    assert code == 0
+    schema = json.loads((tmp_path / "s/cache.v1.json").read_text())
+    assert schema["properties"]["kind"] == {"const": "Cache"}
+    assert schema["properties"]["spec"]["required"] == ["size"]
+
+
+CORE = ["report", "tree", "yamlfile", "platform", "catalog", "request", "validate", "render", "layout",
+        "build", "check", "output", "schemas"]
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_imports_no_adapters(module: str) -> None:
+    source = (Path(__file__).parents[2] / "bot" / f"{module}.py").read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"flask", "github", "git", "requests", "huey"}
