@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 
 from bot.catalog import Catalog
 from bot.layout import (
-    ENVIRONMENTS, Plan, current_files, diff_plan, index_files, owned, read_header, request_files,
+    ENVIRONMENTS,
+    Plan,
+    current_files,
+    diff_plan,
+    index_files,
+    owned,
+    read_header,
+    request_files,
     source_digest,
 )
 from bot.platform import PlatformConfig

@@ -10,8 +10,8 @@ from bot.catalog import CATALOG_DIRS, Catalog, load_catalog
 from bot.layout import ENVIRONMENTS, is_generated, owned
 from bot.platform import CONFIG_PATH, ConfigError, PlatformConfig, load_config
 from bot.report import EnvPreview, FileChange, Finding, Report, error, warning
-from bot.request import REQUESTS, is_ignored
-from bot.tree import Change, Tree
+from bot.request import REQUESTS, Request, is_ignored
+from bot.tree import Change, Entry, Tree
 from bot.validate import duplicates, load_requests
 
 MAX_DIFF_LINES = 400
@@ -46,7 +46,7 @@ def check(base: Tree, head: Tree, changed: Sequence[Change]) -> Report:
     symlinks = {e.path for e in head.files(REQUESTS) if e.is_symlink}
     requests, findings = load_requests(head, catalog, config, [(c.path, c.path in symlinks) for c in judged])
     report.extend(findings)
-    report.extend(_cross_file(head, catalog, config, requests, findings))
+    report.extend(_cross_file(head, catalog, config, requests))
     build = Build()
     new_files = render_requests(requests, config, catalog, build)
     report.extend(build.findings)
@@ -74,7 +74,7 @@ def _head_rules(head: Tree, paths: Sequence[str]) -> list[Finding]:
     return out
 
 
-def _cross_file(head: Tree, catalog: Catalog, config: PlatformConfig, changed: list, findings: list) -> list:
+def _cross_file(head: Tree, catalog: Catalog, config: PlatformConfig, changed: list[Request]) -> list[Finding]:
     """Duplicates between a changed request and the other requests of the same team and environment."""
     if not changed:
         return []
@@ -132,7 +132,7 @@ class _SubTree:
     def read(self, path: str) -> bytes | None:
         return self.tree.read(path)
 
-    def files(self, prefix: str) -> list:
+    def files(self, prefix: str) -> list[Entry]:
         return self.tree.files(self.prefix)
 
 

@@ -67,8 +67,8 @@ def index_files(folders: Iterable[str], config: PlatformConfig) -> dict[str, byt
         out[f"{ENVIRONMENTS}/{env}/kustomization.yaml"] = kustomization(env_teams, header)
         for team in env_teams:
             out[f"{ENVIRONMENTS}/{env}/{team}/kustomization.yaml"] = kustomization(dirs[(env, team)], header)
-    for env in config.environments:
-        out.update(flux_files(env.name, env.interval, config))
+    for environment in config.environments:
+        out.update(flux_files(environment.name, environment.interval, config))
     return out
 
 

@@ -33,7 +33,7 @@ class Request:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.doc.data  # type: ignore[no-any-return]
+        return self.doc.data
 
     @property
     def spec(self) -> dict[str, Any]:

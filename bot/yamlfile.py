@@ -101,7 +101,7 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
         tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
     if tag == _CORE + "str" or tag == _CORE + "timestamp":
         return event.value
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+    node = yaml.ScalarNode(tag, event.value)
     if tag == _CORE + "null":
         return None
     if tag == _CORE + "bool":

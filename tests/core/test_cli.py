@@ -83,7 +83,7 @@ def test_render_env_limits_output(repo: Path, write: Write) -> None:
 
 def test_schemas_export(repo: Path, tmp_path: Path) -> None:
     code, out = run("schemas", "--repo", str(repo), "--out", str(tmp_path / "s"))
-    assert code == 0
+    assert code == 0 and "wrote 1 schema(s)" in out
     schema = json.loads((tmp_path / "s/cache.v1.json").read_text())
     assert schema["properties"]["kind"] == {"const": "Cache"}
     assert schema["properties"]["spec"]["required"] == ["size"]
