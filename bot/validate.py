@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -55,7 +56,7 @@ def _findings(results: Iterable[policy.RuleResult], pol: policy.Policy, req: Req
         if res.status != "fail":
             continue
         for v in res.violations:
-            locations = [e.location for e in v.errors if e.location] or [("spec",)]
+            locations = [_refine(e, req.data) for e in v.errors if e.location] or [("spec",)]
             details = "; ".join(e.detail for e in v.errors if e.detail)
             text = v.message or f"violates {pol.name}/{res.rule}"
             if not v.message and details:
@@ -64,6 +65,24 @@ def _findings(results: Iterable[policy.RuleResult], pol: policy.Policy, req: Req
                 line, col = req.doc.mark(tuple(loc)) if not prefix else req.doc.mark(("spec",), key=True)
                 out.append(Finding(req.path, line, col, severity, rule, prefix + text))
     return out
+
+
+_PROJECTED_KEY = re.compile(r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()")
+
+
+def _refine(err: policy.FieldError, data: Any) -> tuple[str | int, ...]:
+    """The violated location; a projection that starts with a key, like `(size >= `4`)`, points at that key."""
+    location = tuple(err.location or ())
+    match = _PROJECTED_KEY.search(err.path)
+    node = data
+    for key in location:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return location
+    if match and isinstance(node, dict) and match[1] in node:
+        return (*location, match[1])
+    return location
 
 
 def judge(req: Request, catalog: Catalog, config: PlatformConfig) -> list[Finding]:
