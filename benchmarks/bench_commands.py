@@ -218,6 +218,8 @@ def parser_times(repeat: int) -> list[tuple[str, float, float]]:
         "60k: one long command line": "/pledge hold " + "a " * 30_000,
         "60k: backticks": "`" * 60_000,
         "60k: backtick runs 1..345": " ".join("`" * n for n in range(1, 346)),
+        "60k: a backtick per line + command": "/pledge check\n" + "`\n" * 30_000,
+        "60k: prose mentioning no command": ("Looks fine, merging after lunch.\n" * 1900)[:60_000],
         "60k: open fences": "```\n" * 15_000,
         "60k: distinct commands": "".join(f"/pledge hold {i:06d}\n" for i in range(3000)),
         "60k: look-alike slashes": "\u2215pledge approve\n" * 3750,
