@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -195,6 +194,7 @@ def policy_scan(policies: tuple[str, ...], payload: str, preprocess: tuple[str, 
         binds = _read_payload(Path(bindings)) if bindings else {}
         if not isinstance(binds, dict):
             _fail(f"{bindings}: bindings must be a mapping")
+        resources = len(engine.scan_resources(data, list(preprocess)))
         results = engine.scan(loaded, data, preprocess=list(preprocess), bindings=binds)
     except engine.PolicyLoadError as exc:
         _fail(str(exc))
@@ -203,25 +203,21 @@ def policy_scan(policies: tuple[str, ...], payload: str, preprocess: tuple[str, 
     if out == "json":
         click.echo(engine.format_json(results))
     else:
-        click.echo(engine.format_text(results, policies=loaded), nl=False)
+        click.echo(engine.format_text(results, policies=loaded, resources=resources,
+                                      bindings=binds if bindings else None), nl=False)
 
 
 def _read_payload(path: Path) -> Any:
-    import yaml
+    """A JSON or YAML payload read the way kyverno-json reads it (several YAML documents make a list)."""
+    from bot.policy import load_payload
 
-    raw = path.read_bytes()
-    if path.suffix == ".json":
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     try:
-        docs = [d for d in yaml.load_all(raw, Loader=yaml.CSafeLoader)]
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: invalid YAML: {exc}") from None
-    if not docs or docs == [None]:
+        data = load_payload(path.read_text(encoding="utf-8"), str(path))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
+    if data is None:
         raise ValueError(f"{path}: the payload is empty")
-    return docs[0] if len(docs) == 1 else docs
+    return data
 
 
 @main.command()
