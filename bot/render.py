@@ -14,7 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.catalog import Offering
 from bot.platform import PlatformConfig
 from bot.report import Finding, error
-from bot.request import Request
+from bot.request import Request, in_team_namespaces
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pledge"}
 CLUSTER_SCOPED = {
@@ -72,10 +72,6 @@ class Rendered:
     request: Request
     objects: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
-
-
-def team_namespaces(team: str, namespace: str) -> bool:
-    return namespace == team or namespace.startswith(team + "-")
 
 
 def context(req: Request, config: PlatformConfig) -> dict[str, Any]:
@@ -173,9 +169,9 @@ def _confine(obj: Any, req: Request, offering: Offering) -> str | None:
     if gvk in CLUSTER_SCOPED:
         if gvk not in ALLOWED_CLUSTER_SCOPED:
             return f"cluster-scoped {gvk} is not allowed"
-        if ns is not None or not team_namespaces(req.team, name):
+        if ns is not None or not in_team_namespaces(req.team, name):
             return f"Namespace {name!r} is outside team {req.team!r} (allowed: {req.team}, {req.team}-*)"
-    elif not isinstance(ns, str) or not team_namespaces(req.team, ns):
+    elif not isinstance(ns, str) or not in_team_namespaces(req.team, ns):
         return (f"{kind} {name!r} is in namespace {ns!r}, outside team {req.team!r} "
                 f"(allowed: {req.team}, {req.team}-*)")
     return None

@@ -48,6 +48,11 @@ class Request:
         return f"environments/{self.env}/{self.team}/{self.offering.name}-{self.name}"
 
 
+def in_team_namespaces(team: str, namespace: str) -> bool:
+    """A team owns the namespace named after it and every `<team>-*` namespace."""
+    return namespace == team or namespace.startswith(team + "-")
+
+
 def is_ignored(path: str) -> bool:
     """Files under requests/ that are not requests: docs and dotfiles."""
     base = path.rsplit("/", 1)[-1]
@@ -129,6 +134,9 @@ def parse(path: str, raw: bytes | None, catalog: Catalog, config: PlatformConfig
     spec = data.get("spec", {})
     if not isinstance(spec, dict):
         at(("spec",), "request.envelope", "spec must be a mapping")
+    elif isinstance(spec.get("namespace"), str) and not in_team_namespaces(team, spec["namespace"]):
+        at(("spec", "namespace"), "request.namespace",
+           f"spec.namespace {spec['namespace']!r} is not team {team}'s: use {team} or {team}-<something>")
     if findings or not isinstance(api_version, str) or not isinstance(kind, str):
         return None, findings
     offering = catalog.find(api_version, kind)

@@ -12,9 +12,9 @@ DNS_LABEL = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 def request_schema(offering: Offering) -> dict[str, Any]:
     """The JSON Schema (2020-12) of a request file for `offering`: envelope plus the offering's spec."""
-    spec = {k: v for k, v in offering.schema.items() if k != "$schema"}
+    spec = {k: v for k, v in offering.schema.items() if k not in ("$schema", "$defs")}
     string_map = {"type": "object", "additionalProperties": {"type": "string"}}
-    return {
+    schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"{offering.title} ({offering.kind} {offering.api_version})",
         "description": str(offering.meta.get("description", offering.title)),
@@ -38,6 +38,9 @@ def request_schema(offering: Offering) -> dict[str, Any]:
             "spec": spec,
         },
     }
+    if "$defs" in offering.schema:  # `#/$defs/...` references resolve against the document root
+        schema["$defs"] = offering.schema["$defs"]
+    return schema
 
 
 def file_name(offering: Offering) -> str:

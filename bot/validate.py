@@ -62,7 +62,7 @@ def _findings(results: Iterable[policy.RuleResult], pol: policy.Policy, req: Req
             if not v.message and details:
                 text += f" ({details})"
             for loc in dict.fromkeys(locations):
-                line, col = req.doc.mark(tuple(loc)) if not prefix else req.doc.mark(("spec",), key=True)
+                line, col = _place(req, tuple(loc)) if not prefix else req.doc.mark(("spec",), key=True)
                 out.append(Finding(req.path, line, col, severity, rule, prefix + text))
     return out
 
@@ -83,6 +83,13 @@ def _refine(err: policy.FieldError, data: Any) -> tuple[str | int, ...]:
     if match and isinstance(node, dict) and match[1] in node:
         return (*location, match[1])
     return location
+
+
+def _place(req: Request, location: tuple[str | int, ...]) -> tuple[int, int]:
+    """A present value's own position; for a missing key, its parent's key line (as schema errors do)."""
+    if location in req.doc.marks:
+        return req.doc.marks[location]
+    return req.doc.mark(location, key=True)
 
 
 def judge(req: Request, catalog: Catalog, config: PlatformConfig) -> list[Finding]:
@@ -116,15 +123,18 @@ def request_entries(tree: Tree, only: Sequence[str] | None = None) -> list[tuple
 
 def load_requests(tree: Tree, catalog: Catalog, config: PlatformConfig,
                   entries: Sequence[tuple[str, bool]]) -> tuple[list[Request], list[Finding]]:
-    """Parse and judge each request; then cross-file checks over the ones that parsed."""
+    """Parse and judge each request; return those fit to render, and every finding (cross-file ones too)."""
     requests: list[Request] = []
     findings: list[Finding] = []
     for path, symlink in entries:
         req, problems = parse(path, None if symlink else tree.read(path), catalog, config, symlink=symlink)
         findings.extend(problems)
         if req is not None:
-            findings.extend(judge(req, catalog, config))
-            requests.append(req)
+            verdict = judge(req, catalog, config)
+            findings.extend(verdict)
+            # a policy error stops the request here; one a human may approve does not (approvals decide)
+            if not any(f.severity == "error" and not f.rule.startswith("policy-approvable.") for f in verdict):
+                requests.append(req)
     findings.extend(duplicates(requests))
     return requests, findings
 

@@ -103,3 +103,18 @@ def test_core_imports_no_adapters(module: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"flask", "github", "git", "requests", "huey"}
+
+
+def test_schema_defs_are_hoisted_so_references_resolve(repo: Path, write: Write, tmp_path: Path) -> None:
+    import jsonschema
+
+    schema = repo / "schemas/cache/v1.yaml"
+    text = schema.read_text().replace("  tier:\n    enum: [small, large]\n", "  tier:\n    $ref: '#/$defs/tier'\n")
+    write("schemas/cache/v1.yaml", text + "$defs:\n  tier:\n    enum: [small, large]\n")
+    assert run("validate", "--repo", str(repo))[0] == 0
+    assert run("schemas", "--repo", str(repo), "--out", str(tmp_path / "s"))[0] == 0
+    published = json.loads((tmp_path / "s/cache.v1.json").read_text())
+    doc = {"apiVersion": "pledge.dev/v1", "kind": "Cache", "metadata": {"name": "a", "team": "b"},
+           "spec": {"size": 1, "tier": "huge"}}
+    errors = list(jsonschema.Draft202012Validator(published).iter_errors(doc))
+    assert [e.validator for e in errors] == ["enum"]

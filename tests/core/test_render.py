@@ -135,3 +135,23 @@ def test_kustomize_builds_the_rendered_environment(repo: Path) -> None:
     out = subprocess.run(["kubectl", "kustomize", str(repo / "environments/dev")], capture_output=True,
                          text=True, check=True).stdout
     assert "name: cache-sessions" in out and "namespace: payments" in out
+
+
+def test_a_request_failing_its_policies_is_not_rendered(repo: Path, write: Write) -> None:
+    write("requests/prod/payments/tiny.yaml", request(name="tiny", size=1))  # prod needs size >= 4
+    code, out = run(repo, "render", "--format", "json")
+    assert code == 1 and "policy.cache-limits/prod-size" in out
+    assert not (repo / "environments/prod/payments").exists()
+    assert (repo / OUT).is_dir()  # the valid request still renders
+
+
+def test_foreign_namespace_is_the_developers_error_not_the_catalogs(repo: Path, write: Write) -> None:
+    schema = repo / "schemas/cache/v1.yaml"
+    schema.write_text(schema.read_text() + "  namespace:\n    type: string\n")
+    write("requests/dev/payments/sessions.yaml", request(namespace="search"))
+    code, out = run(repo, "render", "--format", "json")
+    import json
+
+    assert code == 1
+    assert [(f["path"], f["rule"], f["line"]) for f in json.loads(out)["findings"]] == [
+        ("requests/dev/payments/sessions.yaml", "request.namespace", 8)]
