@@ -141,4 +141,6 @@ def check_report(build: Build, tree: Tree) -> Report:
         report.findings.append(error(path, 1, 1, "render.drift",
                                      f"{what}; run `pledge render` and commit the result"))
     report.judged = list(build.rendered)
+    report.notes.append(f"{len(build.rendered)} request(s) rendered; {len(build.plan)} file(s) differ from the "
+                        "committed environments/ and clusters/")
     return report

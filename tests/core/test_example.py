@@ -1,0 +1,57 @@
+"""The bundled example platform is valid, rendered, in sync, and builds with kustomize."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "platform"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_example_validates_and_is_in_sync() -> None:
+    assert run("validate", "--repo", str(EXAMPLE)) == (0, run("validate", "--repo", str(EXAMPLE))[1])
+    code, out = run("validate", "--repo", str(EXAMPLE), "--format", "json")
+    assert code == 0 and '"conclusion": "success"' in out
+    code, out = run("render", "--check", "--repo", str(EXAMPLE))
+    assert code == 0, out
+
+
+def test_example_covers_every_offering_in_dev_and_two_in_staging() -> None:
+    kinds: dict[str, set[str]] = {}
+    for path in (EXAMPLE / "requests").rglob("*.yaml"):
+        kind = re.search(r"^kind: (\w+)$", path.read_text(), re.M)
+        assert kind, path
+        kinds.setdefault(path.relative_to(EXAMPLE / "requests").parts[0], set()).add(kind[1])
+    assert kinds["dev"] == {"TeamSpace", "Postgres", "Bucket", "CIRunner", "Monitoring"}
+    assert len(kinds["staging"]) >= 2
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_kustomize_builds_each_environment(env: str) -> None:
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is needed for this test (kubectl kustomize)"
+    out = subprocess.run([kubectl, "kustomize", str(EXAMPLE / "environments" / env)], capture_output=True,
+                         text=True, check=True).stdout
+    assert "app.kubernetes.io/managed-by: pledge" in out
+
+
+def test_published_schemas_are_current_and_referenced(tmp_path: Path) -> None:
+    assert run("schemas", "--repo", str(EXAMPLE), "--out", str(tmp_path))[0] == 0
+    committed = EXAMPLE / ".pledge" / "schemas"
+    assert {p.name: p.read_bytes() for p in committed.iterdir()} == {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for path in (EXAMPLE / "requests").rglob("*.yaml"):
+        first = path.read_text().splitlines()[0]
+        ref = first.removeprefix("# yaml-language-server: $schema=")
+        assert ref != first and (path.parent / ref).resolve().is_file(), path
