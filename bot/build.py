@@ -20,7 +20,7 @@ from bot.platform import PlatformConfig
 from bot.render import render_request
 from bot.report import Finding, Report, error
 from bot.request import Request
-from bot.tree import Tree
+from bot.tree import Entry, Tree
 from bot.validate import judge_rendered, load_requests, request_entries
 
 
@@ -70,10 +70,10 @@ def render_full(tree: Tree, config: PlatformConfig, catalog: Catalog, *, env: st
     return build
 
 
-def rendered_folders(tree: Tree) -> dict[str, tuple[str, str]]:
+def rendered_folders(tree: Tree, listing: list[Entry] | None = None) -> dict[str, tuple[str, str]]:
     """source request path -> (rendered folder, digest), read from each folder's kustomization header."""
     out: dict[str, tuple[str, str]] = {}
-    for entry in tree.files(ENVIRONMENTS):
+    for entry in tree.files(ENVIRONMENTS) if listing is None else listing:
         parts = entry.path.split("/")
         if len(parts) == 5 and parts[4] == "kustomization.yaml":
             header = read_header(tree.read(entry.path))
@@ -87,7 +87,8 @@ def render_incremental(tree: Tree, config: PlatformConfig, catalog: Catalog, *,
     """Re-render only requests whose digest changed; remove folders whose request is gone."""
     build = Build(findings=list(catalog.findings))
     entries = [e for e in request_entries(tree) if _in_env(e[0], env)]
-    existing = {src: v for src, v in rendered_folders(tree).items() if _in_env(v[0], env)}
+    listing = tree.files(ENVIRONMENTS)
+    existing = {src: v for src, v in rendered_folders(tree, listing).items() if _in_env(v[0], env)}
     stale: list[tuple[str, bool]] = []
     for path, symlink in entries:
         raw = None if symlink else tree.read(path)
@@ -117,15 +118,14 @@ def render_incremental(tree: Tree, config: PlatformConfig, catalog: Catalog, *,
     for path, data in {**wanted, **index}.items():
         if tree.read(path) != data:
             build.plan[path] = data
-    stale_index = [p for p in current_index(tree) if _in_env(p, env) and p not in index]
+    stale_index = [p for p in current_index(listing) if _in_env(p, env) and p not in index]
     build.plan.update({p: None for p in stale_index})
     return build
 
 
-def current_index(tree: Tree) -> list[str]:
-    """Environment- and team-level kustomization.yaml files that exist now."""
-    return [e.path for e in tree.files(ENVIRONMENTS)
-            if e.path.endswith("/kustomization.yaml") and len(e.path.split("/")) in (3, 4)]
+def current_index(listing: list[Entry]) -> list[str]:
+    """Environment- and team-level kustomization.yaml files among the environments/ listing."""
+    return [e.path for e in listing if e.path.endswith("/kustomization.yaml") and len(e.path.split("/")) in (3, 4)]
 
 
 def check_report(build: Build, tree: Tree) -> Report:

@@ -27,11 +27,11 @@ CLUSTER_SCOPED = {
 ALLOWED_CLUSTER_SCOPED = {"v1/Namespace"}
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.CSafeDumper):
     """Block style for multi-line strings, so rendered ConfigMaps stay readable in diffs."""
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+def _str(dumper: yaml.CSafeDumper, value: str) -> yaml.Node:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 

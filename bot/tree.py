@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,27 +33,37 @@ class DirTree:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self._root = os.fspath(root)
 
     def read(self, path: str) -> bytes | None:
-        full = self.root / path
-        if full.is_symlink() or not full.is_file():
+        full = os.path.join(self._root, path)
+        try:
+            if not stat.S_ISREG(os.lstat(full).st_mode):
+                return None  # a symlink, a folder or something stranger
+            with open(full, "rb") as handle:
+                return handle.read()
+        except OSError:
             return None
-        return full.read_bytes()
 
     def files(self, prefix: str) -> list[Entry]:
         base = self.root / prefix if prefix else self.root
         if base.is_symlink() or not base.is_dir():
             return []
         out: list[Entry] = []
-        for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-            rel = Path(dirpath).relative_to(self.root).as_posix()
-            for d in list(dirnames):
-                if os.path.islink(os.path.join(dirpath, d)):
-                    out.append(Entry(_join(rel, d), True))
-                    dirnames.remove(d)
-            for f in filenames:
-                out.append(Entry(_join(rel, f), os.path.islink(os.path.join(dirpath, f))))
-        return sorted(out)
+        stack = [(str(base), prefix.strip("/"))]
+        while stack:  # scandir's cached d_type: no extra stat per file
+            folder, rel = stack.pop()
+            with os.scandir(folder) as it:
+                for item in it:
+                    path = _join(rel, item.name)
+                    if item.is_symlink():
+                        out.append(Entry(path, True))
+                    elif item.is_dir():
+                        stack.append((item.path, path))
+                    else:
+                        out.append(Entry(path))
+        out.sort(key=lambda e: e.path)
+        return out
 
 
 class MemoryTree:
