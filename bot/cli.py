@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -218,6 +219,29 @@ def _read_payload(path: Path) -> Any:
     if data is None:
         raise ValueError(f"{path}: the payload is empty")
     return data
+
+
+@main.command()
+@click.option("--data-dir", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: os.environ.get("PLEDGE_DATA_DIR", "."), show_default="$PLEDGE_DATA_DIR or .",
+              help="The app's data folder (history/<owner>/<repo>/ below it), or a history folder itself.")
+@click.option("--repo-name", "repo_name", default=None, help="owner/repo, when --data-dir is the app's data folder.")
+@click.option("--request", "request_path", default=None, help="Only this request path.")
+@click.option("--pr", "pr", type=int, default=None, help="Only this pull request.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def history(data_dir: Path, repo_name: str | None, request_path: str | None, pr: int | None, fmt: str) -> None:
+    """When each request was opened, checked, merged, rendered and applied: time to value."""
+    from bot.history import DB_NAME, format_history, history_rows
+
+    folder = data_dir / "history" / repo_name if repo_name else data_dir
+    db = folder / DB_NAME
+    if not db.is_file():
+        _fail(f"no history at {db}; give --data-dir (and --repo-name owner/repo)")
+    rows = history_rows(db, request=request_path, pr=pr)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+    else:
+        click.echo(format_history(rows), nl=False)
 
 
 @main.command()

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from bot.render import dump
 
@@ -21,15 +21,6 @@ _REVISION = re.compile(r"(?:^|@|/)(?:sha1:)?([0-9a-f]{40})$")
 MAX_MESSAGE = 1500
 
 # The `feedback:` block proposed for pledge.yaml (a property of bot.platform.SCHEMA).
-FEEDBACK_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["url", "secretName"],
-    "additionalProperties": False,
-    "properties": {
-        "url": {"type": "string", "pattern": r"^https?://\S+$", "maxLength": 2048},
-        "secretName": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?$"},
-    },
-}
 
 
 def flux_feedback_files(env: str, url: str, secret_name: str) -> dict[str, bytes]:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from bot import __version__
+from bot.flux import flux_feedback_files
 from bot.platform import PlatformConfig
 from bot.render import Rendered, dump
 from bot.tree import Tree
@@ -17,6 +18,8 @@ GENERATED = (ENVIRONMENTS, CLUSTERS)
 SOURCE_NAME = "pledge-platform"
 FLUX_NAMESPACE = "flux-system"
 _HEADER = re.compile(rb"^# pledge-source: (?P<path>\S+) (?P<digest>sha256:[0-9a-f]{64})$", re.M)
+
+INDEX_HEADER = "# Written by Pledge. Do not edit.\n"
 
 Plan = dict[str, bytes | None]  # path -> new bytes, or None to delete
 
@@ -62,11 +65,10 @@ def index_files(folders: Iterable[str], config: PlatformConfig) -> dict[str, byt
         teams.setdefault(env, set()).add(team)
         dirs.setdefault((env, team), set()).add(name)
     out: dict[str, bytes] = {}
-    header = "# Written by Pledge. Do not edit.\n"
     for env, env_teams in teams.items():
-        out[f"{ENVIRONMENTS}/{env}/kustomization.yaml"] = kustomization(env_teams, header)
+        out[f"{ENVIRONMENTS}/{env}/kustomization.yaml"] = kustomization(env_teams, INDEX_HEADER)
         for team in env_teams:
-            out[f"{ENVIRONMENTS}/{env}/{team}/kustomization.yaml"] = kustomization(dirs[(env, team)], header)
+            out[f"{ENVIRONMENTS}/{env}/{team}/kustomization.yaml"] = kustomization(dirs[(env, team)], INDEX_HEADER)
     for environment in config.environments:
         out.update(flux_files(environment.name, environment.interval, config))
     return out
@@ -100,10 +102,13 @@ def flux_files(env: str, interval: str, config: PlatformConfig) -> dict[str, byt
             "sourceRef": {"kind": "GitRepository", "name": SOURCE_NAME},
         },
     }
-    return {
+    files = {
         f"{CLUSTERS}/{env}/pledge-source.yaml": header + dump(source),
         f"{CLUSTERS}/{env}/pledge-environment.yaml": header + dump(apply),
     }
+    if config.feedback:  # Flux tells Pledge when the environment applied (or failed): see docs/publishing.md
+        files.update(flux_feedback_files(env, config.feedback["url"], config.feedback["secretName"]))
+    return files
 
 
 def is_generated(path: str) -> bool:

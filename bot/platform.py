@@ -14,6 +14,17 @@ from bot.yamlfile import YamlProblem, load
 CONFIG_PATH = "pledge.yaml"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
+# Where Flux's notification-controller sends events (a generic-hmac Provider per environment).
+FEEDBACK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["url", "secretName"],
+    "additionalProperties": False,
+    "properties": {
+        "url": {"type": "string", "pattern": r"^https?://\S+$", "maxLength": 2048},
+        "secretName": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?$"},
+    },
+}
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -66,6 +77,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {"bundled": {"type": "boolean"}},
         },
         "approvals": {"type": "array", "items": {"type": "object"}},
+        "feedback": FEEDBACK_SCHEMA,
     },
 }
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
@@ -101,6 +113,7 @@ class PlatformConfig:
     bundled_catalog: bool
     data: dict[str, Any]
     source: bytes = b""
+    feedback: dict[str, str] | None = None
 
     def env(self, name: str) -> Environment | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -159,4 +172,5 @@ def parse_config(raw: bytes, path: str = CONFIG_PATH) -> PlatformConfig:
         bundled_catalog=data.get("catalog", {}).get("bundled", True),
         data=data,
         source=raw,
+        feedback=data.get("feedback"),
     )

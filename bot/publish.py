@@ -24,7 +24,7 @@ from bot import __version__
 from bot.build import Build, render_incremental
 from bot.catalog import CATALOG_DIRS, Catalog, load_catalog
 from bot.gitrepo import GitTree
-from bot.layout import CLUSTERS, ENVIRONMENTS, Plan, kustomization, owned, read_header
+from bot.layout import CLUSTERS, ENVIRONMENTS, INDEX_HEADER, Plan, kustomization, owned, read_header
 from bot.platform import CONFIG_PATH, ConfigError, PlatformConfig, load_config
 from bot.report import Finding
 from bot.request import REQUESTS, is_ignored
@@ -33,7 +33,6 @@ from bot.tree import Entry, Tree
 RENDER_LABEL = "pledge-render"
 IDENTITY = ("Pledge", "pledge@users.noreply.github.com")
 _TIP_REF = "refs/pledge/tips/"
-INDEX_HEADER = "# Written by Pledge. Do not edit.\n"  # as bot.layout.index_files writes it
 _DIR, _FILE, _LINK = 0o40000, 0o100644, 0o120000
 _RACE = re.compile(r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref", re.I)
 _PROTECTED = re.compile(r"GH006|GH013|protected branch|repository rule violations", re.I)

@@ -55,3 +55,18 @@ def test_published_schemas_are_current_and_referenced(tmp_path: Path) -> None:
         first = path.read_text().splitlines()[0]
         ref = first.removeprefix("# yaml-language-server: $schema=")
         assert ref != first and (path.parent / ref).resolve().is_file(), path
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_flux_objects_validate_against_the_flux_crds(env: str) -> None:
+    import yaml
+
+    from tests.offerings.test_rendered_objects import validate_object
+
+    files = sorted((EXAMPLE / "clusters" / env).glob("pledge-*.yaml"))
+    kinds = set()
+    for path in files:
+        obj = yaml.safe_load(path.read_text())
+        kinds.add(obj["kind"])
+        assert validate_object(obj) == [], path
+    assert kinds == {"GitRepository", "Kustomization", "Provider", "Alert"}
