@@ -39,7 +39,7 @@ class GitTree:
         entry = self._index().get(path)
         if entry is None or entry[0] not in _FILE_MODES:
             return None
-        _sha, _kind, _size, stream = self.repo.odb.stream(bytes.fromhex(entry[1]))  # type: ignore[misc]
+        _sha, _kind, _size, stream = self.repo.odb.stream(bytes.fromhex(entry[1]))
         data: bytes = stream.read()
         return data
 

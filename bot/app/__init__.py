@@ -1,0 +1,1 @@
+"""Pledge's GitHub App: webhook intake, durable queue, check runs and one sticky comment (adapters only)."""

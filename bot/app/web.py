@@ -1,0 +1,106 @@
+"""The Flask app: POST /webhook (HMAC first, then persist and answer 202), /healthz, /readyz; `pledge serve`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bot.app import router
+from bot.app.events import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, Event, MalformedDelivery, verify_signature
+from bot.app.queue import Queue
+from bot.app.settings import MAX_PAYLOAD_BYTES, Settings, load_or_exit
+
+log = logging.getLogger("pledge.web")
+
+
+def _answer(code: int, **body: Any) -> tuple[Response, int]:
+    return jsonify(body), code
+
+
+def create_app(settings: Settings | None = None, queue: Queue | None = None) -> Flask:
+    """The WSGI app. Without arguments it reads PLEDGE_* (exits with a clear message when they are wrong)
+    and opens the queue named by PLEDGE_QUEUE; gunicorn calls it once per worker process."""
+    if settings is None:
+        settings = load_or_exit()
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    the_queue = queue if queue is not None else Queue.from_settings(settings)
+    secret = settings.webhook_secret
+    app = Flask("pledge")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_PAYLOAD_BYTES
+    app.extensions["pledge"] = {"settings": settings, "queue": the_queue}
+
+    @app.post("/webhook")
+    def webhook() -> tuple[Response, int]:
+        if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
+            return _answer(413, error="payload over 25 MB")
+        try:
+            body = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            return _answer(413, error="payload over 25 MB")
+        if not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
+            log.warning("delivery %s: missing or bad signature", request.headers.get(DELIVERY_HEADER, "?"))
+            return _answer(401, error="missing or bad X-Hub-Signature-256")
+        try:
+            text = body.decode("utf-8")
+            event = Event.parse(request.headers.get(EVENT_HEADER), request.headers.get(DELIVERY_HEADER), text)
+        except (MalformedDelivery, UnicodeDecodeError) as exc:
+            return _answer(400, error=str(exc))
+        if event.name == "ping":
+            log.info("ping from hook %s: %s", event.payload.get("hook_id"), event.payload.get("zen"))
+            return _answer(200, status="pong")
+        if router.match(event) is None:
+            reason = router.ignore_reason(event) or "not an event Pledge handles"
+            return _answer(200, status="ignored", reason=reason)
+        try:
+            fresh = the_queue.submit(event, text)
+        except Exception:
+            log.exception("%s: could not queue", event.describe())
+            return _answer(503, error="queue unavailable; redeliver later")
+        if not fresh:
+            log.info("%s: already received; acknowledged, not queued again", event.describe())
+            return _answer(200, status="duplicate")
+        return _answer(202, status="queued")
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        return _answer(200, status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        problems = []
+        try:
+            the_queue.ping()
+        except Exception as exc:
+            problems.append(f"queue unreachable: {type(exc).__name__}")
+        if not settings.private_key:
+            problems.append("private key not loaded")
+        if problems:
+            return _answer(503, status="not ready", problems=problems)
+        return _answer(200, status="ready", queue=settings.queue_kind)
+
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
+    """`pledge serve`: Flask's development server plus an in-process worker (threads) on the same queue.
+    Production runs gunicorn and `python -m bot.app.worker` instead (docs/app.md)."""
+    from bot.app.worker import build_worker_queue
+
+    settings = load_or_exit()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    queue = build_worker_queue(settings)
+    consumer = queue.consumer(settings.workers)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    consumer.start()
+    for sig, handler in saved.items():  # Ctrl-C stops the dev server; the consumer is stopped below
+        signal.signal(sig, handler)
+    log.info("pledge serve on http://%s:%s with %d worker thread(s): %s", host, port, settings.workers,
+             settings.describe())
+    try:
+        create_app(settings, queue).run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        consumer.stop(graceful=True)

@@ -1,0 +1,70 @@
+"""Fixtures for the GitHub App: a signing key, the fake GitHub (responses), a local git remote, a queue.
+Helpers the tests import live in apptest.py."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import responses
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "github"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from apptest import APP_ID, PLATFORM, SECRET, Bot, make_github, make_queue
+from fake_git_remote import GitRemote
+from fake_github import FakeGitHub
+
+from bot.app.handlers import Context
+from bot.app.mirror import Mirror
+from bot.app.router import Dispatcher
+from bot.app.settings import Settings
+from bot.app.web import create_app
+
+
+@pytest.fixture(scope="session")
+def app_key() -> tuple[str, bytes]:
+    """A throwaway RSA key: (private PEM text, public PEM bytes) — the App's signing key in tests."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> GitRemote:
+    return GitRemote(tmp_path, PLATFORM)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, app_key: tuple[str, bytes], remote: GitRemote) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir()
+    return Settings(webhook_secret=SECRET, app_id=str(APP_ID), private_key=app_key[0],
+                    git_url=remote.url_template, data_dir=data, queue_url=f"sqlite://{data / 'queue.db'}",
+                    github_throttle="off")
+
+
+@pytest.fixture
+def fake(app_key: tuple[str, bytes]) -> Iterator[FakeGitHub]:
+    """The fake GitHub behind `responses`; a test fails if the bot sent anything GitHub would not accept."""
+    gh = FakeGitHub(app_id=APP_ID, public_key=app_key[1])
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        gh.install(rsps)
+        yield gh
+    assert gh.violations == []
+
+
+@pytest.fixture
+def bot(settings: Settings, fake: FakeGitHub) -> Bot:
+    queue = make_queue(settings)
+    ctx = Context(settings, make_github(settings), Mirror(settings.data_dir, settings.git_url), queue.journal)
+    queue.processor = Dispatcher(ctx)
+    client = create_app(settings, queue).test_client()
+    return Bot(settings, queue, client, ctx, fake)

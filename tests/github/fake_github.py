@@ -1,0 +1,454 @@
+"""A fake GitHub REST API for Pledge's tests: every request is checked against GitHub's own OpenAPI
+description (tests/github/openapi-subset.json, made by scripts/trim_openapi.py) before it is answered.
+
+One core (FakeGitHub.handle) serves two transports: `install(responses_mock)` for unit tests, and
+fake_github_server.serve() (a threaded http.server) for tests that run real processes.
+Response bodies start from the description's own examples, patched with the fake's state.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+HERE = Path(__file__).resolve().parent
+SPEC_PATH = HERE / "openapi-subset.json"
+URN = "urn:pledge-tests:github-openapi-subset"
+BOT_LOGIN = "pledge-app[bot]"
+MAX_COMMENT = 65536  # not in the description; GitHub answers 422 "Body is too long"
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    template: str
+    op: dict[str, Any]
+    params: dict[str, str]
+
+    @property
+    def op_id(self) -> str:
+        return str(self.op.get("operationId", ""))
+
+
+class OpenAPI:
+    """Route lookup and request validation against an OpenAPI 3.0 document (jsonschema + referencing)."""
+
+    def __init__(self, path: Path = SPEC_PATH) -> None:
+        self.spec = json.loads(path.read_text())
+        self.registry: Registry = Registry().with_resource(URN, Resource.from_contents(self.spec, DRAFT4))
+        routes = []
+        for template, item in self.spec["paths"].items():
+            parts = []
+            for seg in template.strip("/").split("/"):
+                m = re.fullmatch(r"\{(\w+)\}", seg)
+                if m:
+                    multi = self._param(item, m.group(1)).get("x-multi-segment")
+                    parts.append(f"(?P<{m.group(1)}>{'.+' if multi else '[^/]+'})")
+                else:
+                    parts.append(re.escape(seg))
+            literal = sum(1 for seg in template.split("/") if seg and not seg.startswith("{"))
+            routes.append((re.compile("^/" + "/".join(parts) + "$"), template, literal))
+        self.routes = sorted(routes, key=lambda r: -r[2])  # more fixed segments first
+        self._validators: dict[str, jsonschema.protocols.Validator] = {}
+
+    def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = self.registry.resolver(URN).lookup(URN + node["$ref"]).contents
+        return node
+
+    def _param(self, item: dict[str, Any], name: str) -> dict[str, Any]:
+        for op in item.values():
+            for p in op.get("parameters", []) if isinstance(op, dict) else []:
+                p = self._resolve(p)
+                if p.get("name") == name and p.get("in") == "path":
+                    return p
+        return {}
+
+    def match(self, method: str, path: str) -> Operation | None:
+        for regex, template, _ in self.routes:
+            m = regex.match(path)
+            if m and method.lower() in self.spec["paths"][template]:
+                op = self.spec["paths"][template][method.lower()]
+                return Operation(method.lower(), template, op, m.groupdict())
+        return None
+
+    def _validator(self, pointer: str) -> jsonschema.protocols.Validator:
+        if pointer not in self._validators:
+            self._validators[pointer] = jsonschema.Draft4Validator(
+                {"$ref": URN + pointer},
+                registry=self.registry,
+                format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER,
+            )
+        return self._validators[pointer]
+
+    def check_request(self, op: Operation, query: Mapping[str, list[str]], body: bytes) -> list[str]:
+        """Every way the request breaks the description: parameters (path and query) and the JSON body."""
+        problems: list[str] = []
+        params = [self._resolve(p) for p in op.op.get("parameters", [])]
+        known_query = {p["name"] for p in params if p["in"] == "query"}
+        for p in params:
+            if p["in"] == "path":
+                value: Any = op.params.get(p["name"])
+            elif p["in"] == "query":
+                value = query.get(p["name"], [None])[-1]
+            else:
+                continue
+            if value is None:
+                if p.get("required"):
+                    problems.append(f"missing required {p['in']} parameter {p['name']}")
+                continue
+            schema = p.get("schema", {})
+            if schema.get("type") == "integer":
+                if not re.fullmatch(r"-?\d+", value):
+                    problems.append(f"{p['in']} parameter {p['name']}={value!r} is not an integer")
+                    continue
+                value = int(value)
+            checker = jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+            for err in checker.iter_errors(value):
+                problems.append(f"{p['in']} parameter {p['name']}: {err.message}")
+        for name in query:
+            if name not in known_query:
+                problems.append(f"unknown query parameter {name}")
+        rb = op.op.get("requestBody")
+        if rb is None:
+            if body.strip() not in (b"", b"{}", b"null"):
+                problems.append("this operation takes no request body")
+            return problems
+        if not body.strip():
+            if rb.get("required"):
+                problems.append("request body required")
+            return problems
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            return [*problems, f"request body is not JSON: {exc}"]
+        pointer = f"#/paths/{_escape(op.template)}/{op.method}/requestBody/content/application~1json/schema"
+        for err in sorted(self._validator(pointer).iter_errors(data), key=lambda e: list(e.absolute_path)):
+            where = "/".join(str(p) for p in err.absolute_path) or "(body)"
+            problems.append(f"body {where}: {err.message[:300]}")
+        return problems
+
+    def example(self, op: Operation, name: str | None = None) -> Any:
+        for code, response in op.op["responses"].items():
+            if code.startswith("2"):
+                examples = response["content"]["application/json"]["examples"]
+                chosen = examples[name] if name else next(iter(examples.values()))
+                return copy.deepcopy(self._resolve(chosen)["value"])
+        raise KeyError(op.template)
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    template: str | None
+    op_id: str
+    status: int = 0
+    body: Any = None
+    auth: str = ""
+
+    @property
+    def is_token(self) -> bool:
+        return self.op_id == "apps/create-installation-access-token"
+
+
+@dataclass
+class Fault:
+    method: str
+    template: str
+    status: int
+    times: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    hook: Callable[[], None] | None = None
+
+
+class HttpAnswer(Exception):
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+def _now_iso(offset: float = 0) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class FakeGitHub:
+    """GitHub's REST API as far as Pledge uses it, with state, call log, faults and OpenAPI checks."""
+
+    def __init__(
+        self,
+        base_url: str = "https://api.github.com",
+        *,
+        app_id: int = 4242,
+        public_key: bytes | None = None,
+        token_ttl: float = 3600,
+        openapi: OpenAPI | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.prefix = urlsplit(self.base_url).path.rstrip("/")
+        self.app_id = app_id
+        self.public_key = public_key
+        self.token_ttl = token_ttl
+        self.api = openapi or OpenAPI()
+        self.lock = threading.RLock()
+        self.ids = itertools.count(1001)
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.faults: list[Fault] = []
+        self.tokens: dict[str, float] = {}
+        self.check_runs: dict[int, dict[str, Any]] = {}
+        self.comments: dict[int, dict[str, Any]] = {}
+        self.pulls: dict[tuple[str, int], dict[str, Any]] = {}
+        self.on_call: Callable[[Call], None] | None = None
+
+    # ---- test helpers ------------------------------------------------------------------------
+
+    def fail(self, method: str, template: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None,
+             body: dict[str, Any] | None = None, hook: Callable[[], None] | None = None) -> None:
+        """Answer the next `times` matching requests with `status` (after validating them)."""
+        with self.lock:
+            self.faults.append(Fault(method.lower(), template, status, times, headers or {},
+                                     body or {"message": f"fake fault {status}"}, hook))
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
+
+    def add_pull(self, repo: str, number: int, *, base_ref: str, head_sha: str, state: str = "open") -> None:
+        self.pulls[(repo, number)] = {"base_ref": base_ref, "head_sha": head_sha, "state": state}
+
+    def add_comment(self, repo: str, number: int, body: str, *, login: str = "octocat", kind: str = "User") -> int:
+        with self.lock:
+            cid = next(self.ids)
+            self.comments[cid] = {"id": cid, "repo": repo, "number": number, "body": body,
+                                  "login": login, "type": kind}
+            return cid
+
+    def rest_calls(self) -> list[Call]:
+        """Calls that count against the budget (the installation token fetch excluded)."""
+        return [c for c in self.calls if not c.is_token]
+
+    def runs_for(self, sha: str) -> list[dict[str, Any]]:
+        return [r for r in self.check_runs.values() if r["head_sha"] == sha]
+
+    def comments_on(self, repo: str, number: int) -> list[dict[str, Any]]:
+        return [c for c in self.comments.values() if c["repo"] == repo and c["number"] == number]
+
+    def install(self, rsps: Any) -> None:
+        """Serve every method under base_url (with or without PyGithub's explicit :443) from a `responses` mock."""
+        parts = urlsplit(self.base_url)
+        pattern = re.compile(rf"^{re.escape(parts.scheme)}://{re.escape(parts.hostname or '')}(:\d+)?/.*")
+
+        def callback(req: Any) -> tuple[int, dict[str, str], bytes]:
+            body = req.body or b""
+            data = body if isinstance(body, bytes) else body.encode()
+            return self.handle(req.method, req.url, dict(req.headers), data)
+
+        for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
+            rsps.add_callback(method, pattern, callback=callback)
+
+    # ---- the server core ---------------------------------------------------------------------
+
+    def handle(self, method: str, url: str, headers: Mapping[str, str],
+               body: bytes) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(url)
+        path = parts.path
+        if self.prefix and path.startswith(self.prefix):
+            path = path[len(self.prefix):]
+        query = parse_qs(parts.query)
+        op = self.api.match(method, path)
+        call = Call(method.upper(), path, op.template if op else None, op.op_id if op else "")
+        try:
+            call.body = json.loads(body) if body.strip() else None
+        except ValueError:
+            call.body = body[:200]
+        with self.lock:
+            self.calls.append(call)
+            status, out, extra = self._answer(op, call, query, headers, body)
+            call.status = status
+        if self.on_call is not None:
+            self.on_call(call)
+        data = b"" if out is None else json.dumps(out).encode()
+        return status, {"Content-Type": "application/json; charset=utf-8", **extra}, data
+
+    def _answer(self, op: Operation | None, call: Call, query: Mapping[str, list[str]], headers: Mapping[str, str],
+                body: bytes) -> tuple[int, Any, dict[str, str]]:
+        if op is None:
+            self.violations.append(f"{call.method} {call.path}: no such operation in GitHub's REST description")
+            return 404, {"message": "Not Found"}, {}
+        problems = self.api.check_request(op, query, body)
+        if problems:
+            self.violations.extend(f"{call.method} {op.template}: {p}" for p in problems)
+            return 422, {"message": "Validation Failed", "errors": problems}, {}
+        for fault in self.faults:
+            if fault.times > 0 and fault.method == op.method and fault.template == op.template:
+                fault.times -= 1
+                if fault.hook:
+                    fault.hook()
+                if fault.status:
+                    return fault.status, fault.body, fault.headers
+        try:
+            call.auth = self._authenticate(op, headers)
+            handler = getattr(self, "_op_" + re.sub(r"\W", "_", op.op_id))
+            return handler(op, call.body, query)
+        except HttpAnswer as answer:
+            return answer.status, answer.body, answer.headers
+
+    def _authenticate(self, op: Operation, headers: Mapping[str, str]) -> str:
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        scheme, _, credential = auth.partition(" ")
+        bad = HttpAnswer(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+        if op.template.startswith("/app/"):
+            if scheme.lower() != "bearer":
+                raise bad
+            if self.public_key is not None:
+                import jwt
+
+                try:
+                    claims = jwt.decode(credential, self.public_key, algorithms=["RS256"],
+                                        options={"require": ["exp", "iat", "iss"]})
+                except jwt.PyJWTError as exc:
+                    raise HttpAnswer(401, {"message": f"A JSON web token could not be decoded: {exc}"}) from None
+                if str(claims["iss"]) != str(self.app_id):
+                    raise bad
+            return "jwt"
+        if scheme.lower() not in ("token", "bearer") or self.tokens.get(credential, 0) < time.time():
+            raise bad
+        return "installation"
+
+    # ---- operations --------------------------------------------------------------------------
+
+    def _op_apps_create_installation_access_token(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        token = f"ghs_fake{next(self.ids)}x{int(time.time() * 1000) % 100000}"
+        self.tokens[token] = time.time() + self.token_ttl
+        out = self.api.example(op)
+        out.update(token=token, expires_at=_now_iso(self.token_ttl))
+        return 201, out, {}
+
+    def _run_json(self, op: Operation, run: dict[str, Any], owner: str, repo: str) -> dict[str, Any]:
+        out = self.api.example(op)
+        out.update({k: run[k] for k in ("id", "name", "head_sha", "status", "conclusion", "external_id")})
+        out["url"] = f"{self.base_url}/repos/{owner}/{repo}/check-runs/{run['id']}"
+        out["html_url"] = f"https://github.com/{owner}/{repo}/runs/{run['id']}"
+        out["output"] = {"title": run["output"].get("title"), "summary": run["output"].get("summary"),
+                         "text": run["output"].get("text"), "annotations_count": len(run["annotations"]),
+                         "annotations_url": out["url"] + "/annotations"}
+        return out
+
+    def _apply_run(self, run: dict[str, Any], body: dict[str, Any]) -> None:
+        for key in ("name", "status", "conclusion", "external_id", "details_url"):
+            if key in body:
+                run[key] = body[key]
+        if body.get("conclusion"):
+            run["status"] = "completed"
+        if run["status"] == "completed" and not run.get("conclusion"):
+            raise HttpAnswer(422, {"message": "Invalid request: conclusion is required when status is completed"})
+        output = body.get("output")
+        if output:
+            run["annotations"].extend(output.get("annotations", []))
+            run["output"].update({k: v for k, v in output.items() if k != "annotations"})
+        run["requests"].append(body)
+
+    def _op_checks_create(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        owner, repo = op.params["owner"], op.params["repo"]
+        run = {"id": next(self.ids), "repo": f"{owner}/{repo}", "name": body["name"], "head_sha": body["head_sha"],
+               "status": "queued", "conclusion": None, "external_id": None, "output": {}, "annotations": [],
+               "requests": []}
+        self._apply_run(run, body)
+        self.check_runs[run["id"]] = run
+        return 201, self._run_json(op, run, owner, repo), {}
+
+    def _op_checks_update(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        run = self.check_runs.get(int(op.params["check_run_id"]))
+        if run is None or run["repo"] != f"{op.params['owner']}/{op.params['repo']}":
+            raise HttpAnswer(404, {"message": "Not Found"})
+        self._apply_run(run, body)
+        return 200, self._run_json(op, run, op.params["owner"], op.params["repo"]), {}
+
+    def _comment_json(self, op: Operation, c: dict[str, Any], example: dict[str, Any] | None = None) -> dict[str, Any]:
+        out = copy.deepcopy(example) if example is not None else self.api.example(op)
+        repo = c["repo"]
+        out.update(id=c["id"], body=c["body"], url=f"{self.base_url}/repos/{repo}/issues/comments/{c['id']}",
+                   html_url=f"https://github.com/{repo}/pull/{c['number']}#issuecomment-{c['id']}",
+                   issue_url=f"{self.base_url}/repos/{repo}/issues/{c['number']}")
+        out["user"] = dict(out["user"], login=c["login"], type=c["type"])
+        return out
+
+    def _check_body_size(self, body: Any) -> None:
+        if len(body["body"]) > MAX_COMMENT:
+            raise HttpAnswer(422, {"message": "Validation Failed",
+                                   "errors": [{"message": f"Body is too long (maximum is {MAX_COMMENT} characters)"}]})
+
+    def _op_issues_create_comment(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        self._check_body_size(body)
+        repo = f"{op.params['owner']}/{op.params['repo']}"
+        cid = next(self.ids)
+        c = {"id": cid, "repo": repo, "number": int(op.params["issue_number"]), "body": body["body"],
+             "login": BOT_LOGIN, "type": "Bot"}
+        self.comments[cid] = c
+        return 201, self._comment_json(op, c), {}
+
+    def _op_issues_update_comment(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        self._check_body_size(body)
+        c = self.comments.get(int(op.params["comment_id"]))
+        if c is None or c["repo"] != f"{op.params['owner']}/{op.params['repo']}":
+            raise HttpAnswer(404, {"message": "Not Found"})
+        c["body"] = body["body"]
+        return 200, self._comment_json(op, c), {}
+
+    def _op_issues_list_comments(self, op: Operation, body: Any,
+                                 query: Mapping[str, list[str]]) -> tuple[int, Any, dict]:
+        repo = f"{op.params['owner']}/{op.params['repo']}"
+        items = sorted((c for c in self.comments.values()
+                        if c["repo"] == repo and c["number"] == int(op.params["issue_number"])), key=lambda c: c["id"])
+        per_page = int(query.get("per_page", ["30"])[-1])
+        page = int(query.get("page", ["1"])[-1])
+        example = self.api.example(op)[0]
+        chunk = items[(page - 1) * per_page: page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            nxt = f"{self.base_url}{op.template.format(**op.params)}?per_page={per_page}&page={page + 1}"
+            headers["Link"] = f'<{nxt}>; rel="next"'
+        return 200, [self._comment_json(op, c, example) for c in chunk], headers
+
+    def _pull_json(self, example: dict[str, Any], repo: str, number: int, pr: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(example)
+        out.update(number=number, state=pr["state"], merged=False,
+                   url=f"{self.base_url}/repos/{repo}/pulls/{number}")
+        out["base"] = dict(out["base"], ref=pr["base_ref"])
+        out["head"] = dict(out["head"], sha=pr["head_sha"])
+        return out
+
+    def _op_pulls_get(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        repo = f"{op.params['owner']}/{op.params['repo']}"
+        pr = self.pulls.get((repo, int(op.params["pull_number"])))
+        if pr is None:
+            raise HttpAnswer(404, {"message": "Not Found"})
+        return 200, self._pull_json(self.api.example(op), repo, int(op.params["pull_number"]), pr), {}
+
+    def _op_repos_list_pull_requests_associated_with_commit(self, op: Operation, body: Any,
+                                                            query: Any) -> tuple[int, Any, dict]:
+        repo = f"{op.params['owner']}/{op.params['repo']}"
+        example = self.api.example(op)[0]
+        items = [self._pull_json(example, repo, n, pr) for (r, n), pr in sorted(self.pulls.items())
+                 if r == repo and pr["head_sha"] == op.params["commit_sha"]]
+        return 200, items, {}
