@@ -13,6 +13,7 @@ from bot.render import Rendered
 from bot.report import SEVERITIES, Finding, Report, error
 from bot.request import REQUESTS, Request, is_ignored, parse
 from bot.tree import Tree
+from bot.yamlfile import YamlProblem, load
 
 SEVERITY_ANNOTATION = "pledge.dev/severity"
 APPROVABLE_ANNOTATION = "pledge.dev/approvable"
@@ -126,29 +127,51 @@ def load_requests(tree: Tree, catalog: Catalog, config: PlatformConfig,
     """Parse and judge each request; return those fit to render, and every finding (cross-file ones too)."""
     requests: list[Request] = []
     findings: list[Finding] = []
+    claims: list[Claim] = []
     for path, symlink in entries:
-        req, problems = parse(path, None if symlink else tree.read(path), catalog, config, symlink=symlink)
+        raw = None if symlink else tree.read(path)
+        req, problems = parse(path, raw, catalog, config, symlink=symlink)
         findings.extend(problems)
+        if req is None and any(p.rule == "request.name-mismatch" for p in problems):
+            claims.extend(_claim(path, raw))
         if req is not None:
             verdict = judge(req, catalog, config)
             findings.extend(verdict)
             # a policy error stops the request here; one a human may approve does not (approvals decide)
             if not any(f.severity == "error" and not f.rule.startswith("policy-approvable.") for f in verdict):
                 requests.append(req)
-    findings.extend(duplicates(requests))
+    findings.extend(duplicates(requests, claims))
     return requests, findings
 
 
-def duplicates(requests: Sequence[Request]) -> list[Finding]:
-    seen: dict[tuple[str, str, str, str], Request] = {}
+# (env, team, kind, name) a file asks for, its path, and where metadata.name stands
+Claim = tuple[tuple[str, str, str, str], str, tuple[int, int]]
+
+
+def _claim(path: str, raw: bytes | None) -> list[Claim]:
+    """The identity a file claims although it failed (its name differs from its file name)."""
+    try:
+        doc = load(raw or b"")
+    except YamlProblem:
+        return []
+    env, team = path.split("/")[1:3]
+    kind, name = doc.data.get("kind"), (doc.data.get("metadata") or {}).get("name")
+    if not isinstance(kind, str) or not isinstance(name, str):
+        return []
+    return [((env, team, kind, name), path, doc.mark(("metadata", "name")))]
+
+
+def duplicates(requests: Sequence[Request], claims: Sequence[Claim] = ()) -> list[Finding]:
+    """Two files asking for the same (env, team, kind, name): each later one is an error naming the first."""
+    seen: dict[tuple[str, str, str, str], str] = {}
     out: list[Finding] = []
-    for req in requests:
-        first = seen.setdefault(req.identity, req)
-        if first is not req:
-            line, col = req.doc.mark(("metadata", "name"))
-            out.append(error(req.path, line, col, "request.duplicate",
-                             f"{req.offering.kind} {req.name!r} for team {req.team} in {req.env} is also "
-                             f"requested by {first.path}; keep one"))
+    valid = sorted((r.identity, r.path, r.doc.mark(("metadata", "name"))) for r in requests)
+    for identity, path, (line, col) in [*valid, *claims]:  # a valid request is the first claim
+        first = seen.setdefault(identity, path)
+        if first != path:
+            env, team, kind, name = identity
+            out.append(error(path, line, col, "request.duplicate",
+                             f"{kind} {name!r} for team {team} in {env} is also requested by {first}; keep one"))
     return out
 
 

@@ -136,8 +136,11 @@ def test_policy_violation_at_the_violated_line(repo: Path, write: Write) -> None
 
 def test_duplicate_identity(repo: Path, write: Write) -> None:
     write("requests/dev/payments/copy.yaml", request(name="sessions"))
-    rules = sorted((f.path, f.rule) for f in errors(repo))
-    assert ("requests/dev/payments/copy.yaml", "request.name-mismatch") in rules
+    found = errors(repo)
+    assert sorted((f.path, f.line, f.rule) for f in found) == [
+        ("requests/dev/payments/copy.yaml", 4, "request.duplicate"),
+        ("requests/dev/payments/copy.yaml", 4, "request.name-mismatch")]
+    assert "also requested by requests/dev/payments/sessions.yaml" in found[0].message
 
 
 def test_paths_limit_what_is_judged(repo: Path, write: Write) -> None:
