@@ -11,7 +11,7 @@ from bot.layout import ENVIRONMENTS, is_generated, owned
 from bot.platform import CONFIG_PATH, ConfigError, PlatformConfig, load_config
 from bot.report import EnvPreview, FileChange, Finding, Report, error, warning
 from bot.request import REQUESTS, Request, is_ignored
-from bot.tree import Change, Entry, Tree
+from bot.tree import Change, Tree
 from bot.validate import duplicates, load_requests
 
 MAX_DIFF_LINES = 400
@@ -115,25 +115,11 @@ def rendered_folders_for(tree: Tree, request_paths: list[str]) -> dict[str, str]
     wanted = set(request_paths)
     teams = {"/".join([ENVIRONMENTS, *p.split("/")[1:3]]) for p in request_paths if p.count("/") == 3}
     out: dict[str, str] = {}
-    for team_dir in sorted(teams):
-        sub = _SubTree(tree, team_dir)
-        for src, (folder, _d) in rendered_folders(sub).items():
+    for team_dir in sorted(teams):  # read only the headers of the teams' folders, not all of environments/
+        for src, (folder, _d) in rendered_folders(tree, tree.files(team_dir)).items():
             if src in wanted:
                 out[src] = folder
     return out
-
-
-class _SubTree:
-    """Restricts `files()` of the environments/ listing to one team folder (cheap header scans)."""
-
-    def __init__(self, tree: Tree, prefix: str) -> None:
-        self.tree, self.prefix = tree, prefix
-
-    def read(self, path: str) -> bytes | None:
-        return self.tree.read(path)
-
-    def files(self, prefix: str) -> list[Entry]:
-        return self.tree.files(self.prefix)
 
 
 def _diff(path: str, before: bytes | None, after: bytes | None) -> str:
