@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from bot import __version__
 from bot.flux import flux_feedback_files
@@ -26,10 +28,17 @@ Plan = dict[str, bytes | None]  # path -> new bytes, or None to delete
 
 def source_digest(raw: bytes, catalog_digest: str, config: PlatformConfig) -> str:
     """What a request's rendered folder depends on: its bytes, the catalog, pledge.yaml, Pledge itself."""
-    h = hashlib.sha256()
-    for part in (__version__.encode(), catalog_digest.encode(), config.source, raw):
-        h.update(hashlib.sha256(part).digest())
+    h = _digest_prefix(catalog_digest, config.source).copy()
+    h.update(hashlib.sha256(raw).digest())
     return "sha256:" + h.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _digest_prefix(catalog_digest: str, config_source: bytes) -> Any:
+    h = hashlib.sha256()
+    for part in (__version__.encode(), catalog_digest.encode(), config_source):
+        h.update(hashlib.sha256(part).digest())
+    return h
 
 
 def kustomization(resources: Iterable[str], header: str = "") -> bytes:

@@ -7,11 +7,10 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True, order=True)
-class Entry:
+class Entry(NamedTuple):
     """A file in a tree: its posix path relative to the root, and whether it is a symlink."""
 
     path: str
@@ -37,32 +36,41 @@ class DirTree:
 
     def read(self, path: str) -> bytes | None:
         full = os.path.join(self._root, path)
-        try:
-            if not stat.S_ISREG(os.lstat(full).st_mode):
+        try:  # plain os calls: reading thousands of small files is a hot path of `pledge render`
+            info = os.lstat(full)
+            if not stat.S_ISREG(info.st_mode):
                 return None  # a symlink, a folder or something stranger
-            with open(full, "rb") as handle:
-                return handle.read()
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             return None
+        try:
+            chunks = [os.read(fd, info.st_size + 1)]
+            while chunks[-1]:
+                chunks.append(os.read(fd, 1 << 16))
+            return b"".join(chunks)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
 
     def files(self, prefix: str) -> list[Entry]:
         base = self.root / prefix if prefix else self.root
         if base.is_symlink() or not base.is_dir():
             return []
         out: list[Entry] = []
-        stack = [(str(base), prefix.strip("/"))]
+        start = prefix.strip("/")
+        stack = [(str(base), start + "/" if start else "")]
         while stack:  # scandir's cached d_type: no extra stat per file
             folder, rel = stack.pop()
             with os.scandir(folder) as it:
                 for item in it:
-                    path = _join(rel, item.name)
                     if item.is_symlink():
-                        out.append(Entry(path, True))
+                        out.append(Entry(rel + item.name, True))
                     elif item.is_dir():
-                        stack.append((item.path, path))
+                        stack.append((item.path, rel + item.name + "/"))
                     else:
-                        out.append(Entry(path))
-        out.sort(key=lambda e: e.path)
+                        out.append(Entry(rel + item.name, False))
+        out.sort()
         return out
 
 
@@ -80,10 +88,6 @@ class MemoryTree:
         pre = prefix.rstrip("/") + "/" if prefix else ""
         names = [p for p in (*self._files, *self._symlinks) if p.startswith(pre)]
         return sorted(Entry(p, p in self._symlinks) for p in set(names))
-
-
-def _join(a: str, b: str) -> str:
-    return b if a in ("", ".") else f"{a}/{b}"
 
 
 @dataclass(frozen=True)
