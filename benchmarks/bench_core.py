@@ -107,13 +107,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["validate", "render"], default=None)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="pledge-bench-"))
     try:
-        root = base / "validate"
-        generate(root, args.requests)
-        bench_validate(root, args.repeat)
-        bench_incremental(base, args.requests, args.repeat)
+        if args.only != "render":
+            root = base / "validate"
+            generate(root, args.requests)
+            bench_validate(root, args.repeat)
+        if args.only != "validate":
+            bench_incremental(base, args.requests, args.repeat)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s)")

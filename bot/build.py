@@ -20,7 +20,7 @@ from bot.platform import PlatformConfig
 from bot.render import render_request
 from bot.report import Finding, Report, error
 from bot.request import Request
-from bot.tree import Entry, Tree
+from bot.tree import Tree
 from bot.validate import judge_rendered, load_requests, request_entries
 
 
@@ -70,16 +70,26 @@ def render_full(tree: Tree, config: PlatformConfig, catalog: Catalog, *, env: st
     return build
 
 
-def rendered_folders(tree: Tree, listing: list[Entry] | None = None) -> dict[str, tuple[str, str]]:
-    """source request path -> (rendered folder, digest), read from each folder's kustomization header."""
+def rendered_folders(tree: Tree, team_dirs: list[str] | None = None) -> dict[str, tuple[str, str]]:
+    """source request path -> (rendered folder, digest), read from each folder's kustomization header.
+
+    Walks environments/<env>/<team>/ (or only `team_dirs`) folder by folder and reads each request folder's
+    kustomization.yaml directly: no recursive listing of the thousands of files below.
+    """
     out: dict[str, tuple[str, str]] = {}
-    for entry in tree.files(ENVIRONMENTS) if listing is None else listing:
-        parts = entry.path.split("/")
-        if len(parts) == 5 and parts[4] == "kustomization.yaml":
-            header = read_header(tree.read(entry.path))
+    for team_dir in team_dirs if team_dirs is not None else team_folders(tree):
+        for name in tree.dirs(team_dir):
+            folder = f"{team_dir}/{name}"
+            header = read_header(tree.read(f"{folder}/kustomization.yaml"))
             if header:
-                out[header[0]] = (entry.path.rsplit("/", 1)[0], header[1])
+                out[header[0]] = (folder, header[1])
     return out
+
+
+def team_folders(tree: Tree) -> list[str]:
+    """environments/<env>/<team> for every team folder there is."""
+    return [f"{ENVIRONMENTS}/{env}/{team}" for env in tree.dirs(ENVIRONMENTS)
+            for team in tree.dirs(f"{ENVIRONMENTS}/{env}")]
 
 
 def render_incremental(tree: Tree, config: PlatformConfig, catalog: Catalog, *,
@@ -87,8 +97,8 @@ def render_incremental(tree: Tree, config: PlatformConfig, catalog: Catalog, *,
     """Re-render only requests whose digest changed; remove folders whose request is gone."""
     build = Build(findings=list(catalog.findings))
     entries = [e for e in request_entries(tree) if _in_env(e[0], env)]
-    listing = tree.files(ENVIRONMENTS)
-    existing = {src: v for src, v in rendered_folders(tree, listing).items() if _in_env(v[0], env)}
+    teams = team_folders(tree)
+    existing = {src: v for src, v in rendered_folders(tree, teams).items() if _in_env(v[0], env)}
     stale: list[tuple[str, bool]] = []
     for path, symlink in entries:
         raw = None if symlink else tree.read(path)
@@ -118,14 +128,16 @@ def render_incremental(tree: Tree, config: PlatformConfig, catalog: Catalog, *,
     for path, data in {**wanted, **index}.items():
         if tree.read(path) != data:
             build.plan[path] = data
-    stale_index = [p for p in current_index(listing) if _in_env(p, env) and p not in index]
+    stale_index = [p for p in current_index(tree, teams) if _in_env(p, env) and p not in index]
     build.plan.update({p: None for p in stale_index})
     return build
 
 
-def current_index(listing: list[Entry]) -> list[str]:
-    """Environment- and team-level kustomization.yaml files among the environments/ listing."""
-    return [e.path for e in listing if e.path.endswith("/kustomization.yaml") and len(e.path.split("/")) in (3, 4)]
+def current_index(tree: Tree, teams: list[str]) -> list[str]:
+    """Environment- and team-level kustomization.yaml files that exist now."""
+    envs = [f"{ENVIRONMENTS}/{env}" for env in tree.dirs(ENVIRONMENTS)]
+    paths = [f"{folder}/kustomization.yaml" for folder in [*envs, *teams]]
+    return [p for p in paths if tree.read(p) is not None]
 
 
 def check_report(build: Build, tree: Tree) -> Report:

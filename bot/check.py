@@ -114,12 +114,8 @@ def rendered_folders_for(tree: Tree, request_paths: list[str]) -> dict[str, str]
     """request path -> its rendered folder in `tree`, for the given requests."""
     wanted = set(request_paths)
     teams = {"/".join([ENVIRONMENTS, *p.split("/")[1:3]]) for p in request_paths if p.count("/") == 3}
-    out: dict[str, str] = {}
-    for team_dir in sorted(teams):  # read only the headers of the teams' folders, not all of environments/
-        for src, (folder, _d) in rendered_folders(tree, tree.files(team_dir)).items():
-            if src in wanted:
-                out[src] = folder
-    return out
+    found = rendered_folders(tree, sorted(teams))  # only those teams' folders are read
+    return {src: folder for src, (folder, _digest) in found.items() if src in wanted}
 
 
 def _diff(path: str, before: bytes | None, after: bytes | None) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import git
 
-from bot.tree import Change, Entry
+from bot.tree import Change, Entry, subfolders
 
 _SYMLINK_MODE = "120000"
 _FILE_MODES = {"100644", "100755"}
@@ -42,6 +42,9 @@ class GitTree:
         _sha, _kind, _size, stream = self.repo.odb.stream(bytes.fromhex(entry[1]))
         data: bytes = stream.read()
         return data
+
+    def dirs(self, prefix: str) -> list[str]:
+        return subfolders(self._index(), prefix)
 
     def files(self, prefix: str) -> list[Entry]:
         pre = prefix.rstrip("/") + "/" if prefix else ""

@@ -28,7 +28,7 @@ from bot.layout import CLUSTERS, ENVIRONMENTS, INDEX_HEADER, Plan, kustomization
 from bot.platform import CONFIG_PATH, ConfigError, PlatformConfig, load_config
 from bot.report import Finding
 from bot.request import REQUESTS, is_ignored
-from bot.tree import Entry, Tree
+from bot.tree import Entry, Tree, subfolders
 
 RENDER_LABEL = "pledge-render"
 IDENTITY = ("Pledge", "pledge@users.noreply.github.com")
@@ -386,6 +386,12 @@ class _ScopedTree:
     def files(self, prefix: str) -> list[Entry]:
         top = prefix.strip("/")
         return self.listing[top] if top in self.listing else self.tree.files(prefix)
+
+    def dirs(self, prefix: str) -> list[str]:
+        top = prefix.strip("/").split("/", 1)[0]
+        if top in self.listing:  # the same restricted view as files()
+            return subfolders((e.path for e in self.listing[top]), prefix)
+        return self.tree.dirs(prefix)
 
 
 def commit_plan(repo: git.Repo, parent: str, plan: Plan, message: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -25,6 +25,9 @@ class Tree(Protocol):
 
     def files(self, prefix: str) -> list[Entry]:
         """Every file below the folder `prefix` (recursive, sorted); symlinks are listed, not followed."""
+
+    def dirs(self, prefix: str) -> list[str]:
+        """Names of the folders directly inside `prefix` (sorted); symlinked folders are not folders."""
 
 
 class DirTree:
@@ -73,6 +76,19 @@ class DirTree:
         out.sort()
         return out
 
+    def dirs(self, prefix: str) -> list[str]:
+        try:
+            with os.scandir(os.path.join(self._root, prefix)) as it:
+                return sorted(item.name for item in it if item.is_dir(follow_symlinks=False))
+        except OSError:
+            return []
+
+
+def subfolders(paths: Iterable[str], prefix: str) -> list[str]:
+    """The folder names directly inside `prefix`, from a list of file paths."""
+    pre = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    return sorted({p[len(pre):].split("/", 1)[0] for p in paths if p.startswith(pre) and "/" in p[len(pre):]})
+
 
 class MemoryTree:
     """A dict of path -> bytes (or str); for tests and for rendered plans."""
@@ -88,6 +104,9 @@ class MemoryTree:
         pre = prefix.rstrip("/") + "/" if prefix else ""
         names = [p for p in (*self._files, *self._symlinks) if p.startswith(pre)]
         return sorted(Entry(p, p in self._symlinks) for p in set(names))
+
+    def dirs(self, prefix: str) -> list[str]:
+        return subfolders(self._files, prefix)
 
 
 @dataclass(frozen=True)
