@@ -2,7 +2,7 @@
 
 The REST counts come from running a *reference handler* (below) wired the way docs/commands.md tells bot/app to
 wire the pure modules, against a fake GitHub that records every call. It is the plan, executed; the real app's
-counts must be measured again on bot/app once the handler exists there.
+counts are measured through bot/app's handler by benchmarks/bench_app_commands.py.
 Usage: python benchmarks/bench_commands.py [--repeat 20]
 """
 

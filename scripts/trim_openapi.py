@@ -37,6 +37,16 @@ OPERATIONS: list[tuple[str, str]] = [
     ("patch", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("get", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"),
+    # slash commands (issue 5): reactions, membership and role lookups, promotion pull requests
+    ("post", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
+    ("get", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
+    ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
+    ("post", "/repos/{owner}/{repo}/pulls"),
+    ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
+    # merge publishing (issue 6): approvers from reviews when the approval flow recorded none; the render
+    # PR's label (the render PR itself is POST /pulls above)
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
+    ("post", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
 ]
 
 # Webhook definitions (named like in webhook-schemas.json) the tests send.
@@ -52,10 +62,19 @@ WEBHOOKS: list[str] = [
     "check_run$completed",
     "check_suite$rerequested",
     "issue_comment$created",
+    "issue_comment$edited",
+    "issue_comment$deleted",
+    "check_run$requested_action",
     "installation$created",
     "installation$deleted",
     "installation_repositories$added",
+    "push$event",
 ]
+
+# Which example to prefer when several validate (default: the newest): a branch push with commits.
+PREFER: dict[str, Any] = {
+    "push$event": lambda e: str(e.get("ref", "")).startswith("refs/heads/") and bool(e.get("commits")),
+}
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,6 +196,8 @@ def pick_examples(examples: list[dict[str, Any]], schemas: dict[str, Any]) -> di
         validator = jsonschema.Draft7Validator({"$ref": "#/definitions/" + wanted} | schemas)
         for example in reversed(by_event.get(event, [])):
             if action != "event" and example.get("action") != action:
+                continue
+            if wanted in PREFER and not PREFER[wanted](example):
                 continue
             if validator.is_valid(example):
                 picked[wanted] = example

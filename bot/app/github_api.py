@@ -38,6 +38,7 @@ class PullInfo:
     base_ref: str
     head_sha: str
     merged: bool
+    author: str = ""  # the PR's opener (user.login)
 
 
 def make_retry(
@@ -177,9 +178,10 @@ class Installation:
         conclusion: str,
         output: CheckOutput,
         details_url: str | None = None,
+        actions: Sequence[dict[str, str]] = (),
     ) -> int:
-        """Complete a run; annotations go 50 per PATCH (GitHub appends them), the conclusion with the last.
-        Returns the number of requests made."""
+        """Complete a run; annotations go 50 per PATCH (GitHub appends them), the conclusion (and the buttons,
+        `actions`) with the last. Returns the number of requests made."""
         batches: list[Sequence[dict[str, Any]]] = [
             output.annotations[i : i + MAX_ANNOTATIONS_PER_REQUEST]
             for i in range(0, len(output.annotations), MAX_ANNOTATIONS_PER_REQUEST)
@@ -191,6 +193,8 @@ class Installation:
                 params["conclusion"] = conclusion
                 if details_url:
                     params["details_url"] = details_url
+                if actions:
+                    params["actions"] = list(actions)
 
             def patch(gh: Github, p: dict[str, Any] = params) -> None:
                 self._repo(gh, repo).get_check_run(check_run_id).edit(**p)
@@ -224,7 +228,8 @@ class Installation:
     def get_pull(self, repo: str, number: int) -> PullInfo:
         def fetch(gh: Github) -> PullInfo:
             pr = self._repo(gh, repo).get_pull(number)
-            return PullInfo(number, pr.state, pr.base.ref, pr.head.sha, bool(pr.merged))
+            return PullInfo(number, pr.state, pr.base.ref, pr.head.sha, bool(pr.merged),
+                            pr.user.login if pr.user is not None else "")
 
         return self._call("get pull request", fetch)
 

@@ -7,13 +7,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.app import approving, publishing
 from bot.app.events import EXTERNAL_ID_PREFIX, Event
 from bot.app.github_api import GitHubApp, Installation
 from bot.app.journal import Journal
 from bot.app.mirror import Mirror
+from bot.app.queue import RetryLater
 from bot.app.reporting import MARKER, check_output, cleared_comment, comment_body, failed_output, quiet_output
 from bot.app.settings import Settings
 from bot.catalog import CATALOG_DIRS
+from bot.commands import BUTTONS
 from bot.layout import GENERATED
 from bot.platform import CONFIG_PATH
 from bot.report import Report
@@ -73,8 +76,9 @@ def check_pull_request(ctx: Context, event: Event) -> None:
     if pr.get("state") != "open":
         log.info("%s: pull request is %s; nothing to check", event.describe(), pr.get("state"))
         return
+    author = str((pr.get("user") or {}).get("login") or "")
     run_check(ctx, inst, event.repo, number, base_ref=pr["base"]["ref"], head_sha=pr["head"]["sha"],
-              new_pull=event.action == "opened", pull_url=_pull_url(event, number))
+              new_pull=event.action == "opened", pull_url=_pull_url(event, number), author=author)
 
 
 def _pull_url(event: Event, number: int) -> str:
@@ -94,9 +98,11 @@ def run_check(
     head_sha: str,
     new_pull: bool = False,
     pull_url: str = "",
+    author: str = "",
 ) -> None:
     """The check of one PR head: 1 REST call when no relevant file changed, else create, complete, comment.
-    `pull_url` becomes the run's details_url when the conclusion is action_required (GitHub wants one)."""
+    `pull_url` becomes the run's details_url when the conclusion is action_required (GitHub wants one).
+    Approvals (bot/app/approving.py) gate the conclusion; the snapshot they need later is stored last."""
     comment_key = f"comment:{repo}#{number}"
     if new_pull and ctx.journal.get(comment_key) is None:
         ctx.journal.put(comment_key, NO_COMMENT)
@@ -105,33 +111,51 @@ def run_check(
         return
     try:
         paths = [c.path for c in trees.changed] + [c.old_path for c in trees.changed if c.old_path]
+        publishing.record_check(ctx, repo, number, paths, opened=new_pull)  # time to value (bot.history)
         external_id = f"{EXTERNAL_ID_PREFIX}{number}"
         name = ctx.settings.check_name
-        if not any(is_relevant(p) for p in paths):
-            inst.create_check_run(repo, name=name, head_sha=trees.head_sha, external_id=external_id,
-                                  conclusion="success", output=quiet_output(len(trees.changed)))
-            _clear_comment(ctx, inst, repo, number, trees.head_sha)
+        if not any(is_relevant(p) for p in paths):  # holds still apply: they gate any PR
+            gate, snap = approving.check_gate(ctx, inst, repo, number, trees, Report(), author=author,
+                                              base_ref=base_ref, pull_url=pull_url, quiet=True)
+            snap.output = quiet_output(len(trees.changed))
+            details = pull_url if gate.conclusion == "action_required" and pull_url else None
+            snap.run_id = inst.create_check_run(repo, name=name, head_sha=trees.head_sha, external_id=external_id,
+                                                conclusion=gate.conclusion, output=gate.output(snap.output),
+                                                details_url=details)
+            sync_comment(ctx, inst, repo, number, gate.comment(None, trees.head_sha), trees.head_sha)
+            approving.save_snapshot(ctx, repo, number, snap)
             return
         run_id = inst.create_check_run(repo, name=name, head_sha=trees.head_sha, external_id=external_id)
         try:
             report = ctx.checker(trees.base, trees.head, trees.changed)
+            gate, snap = approving.check_gate(ctx, inst, repo, number, trees, report, author=author,
+                                              base_ref=base_ref, pull_url=pull_url)
+        except RetryLater:
+            raise
         except Exception as exc:
             log.exception("%s#%s: the check of %s crashed", repo, number, trees.head_sha)
             inst.complete_check_run(repo, run_id, conclusion="failure",
                                     output=failed_output(f"Pledge hit an internal error ({type(exc).__name__})."))
             return
-        details = pull_url if report.conclusion == "action_required" and pull_url else None
-        inst.complete_check_run(repo, run_id, conclusion=report.conclusion,
-                                output=check_output(report, trees.head_sha), details_url=details)
-        log.info("%s#%s: %s is %s (%d findings)", repo, number, trees.head_sha[:12], report.conclusion,
+        snap.run_id, snap.output = run_id, check_output(report, trees.head_sha)
+        snap.comment = comment_body(report, trees.head_sha)
+        details = pull_url if gate.conclusion == "action_required" and pull_url else None
+        inst.complete_check_run(repo, run_id, conclusion=gate.conclusion, output=gate.output(snap.output),
+                                details_url=details, actions=BUTTONS)
+        log.info("%s#%s: %s is %s (%d findings)", repo, number, trees.head_sha[:12], gate.conclusion,
                  len(report.findings))
-        body = comment_body(report, trees.head_sha)
-        if body is None:
-            _clear_comment(ctx, inst, repo, number, trees.head_sha)
-        else:
-            _post_comment(ctx, inst, repo, number, body)
+        sync_comment(ctx, inst, repo, number, gate.comment(snap.comment, trees.head_sha), trees.head_sha)
+        approving.save_snapshot(ctx, repo, number, snap)
     finally:
         trees.close()
+
+
+def sync_comment(ctx: Context, inst: Installation, repo: str, number: int, body: str | None, head_sha: str) -> None:
+    """The sticky comment says `body`, or that nothing is left to report."""
+    if body is None:
+        _clear_comment(ctx, inst, repo, number, head_sha)
+    else:
+        _post_comment(ctx, inst, repo, number, body)
 
 
 def _post_comment(ctx: Context, inst: Installation, repo: str, number: int, body: str) -> None:
@@ -159,6 +183,23 @@ def pull_request_closed(ctx: Context, event: Event) -> None:
     if event.repo and event.pr_number is not None:
         ctx.mirror.forget_pull(event.repo, event.pr_number)
         log.info("%s: closed; mirror ref dropped", event.describe())
+
+
+def publish_merge(ctx: Context, event: Event) -> None:
+    """pull_request closed with merged: render, push, comment once (bot/app/publishing.py)."""
+    publishing.publish_merge(ctx, event)
+
+
+def publish_push(ctx: Context, event: Event) -> None:
+    """A push to the default branch outside a PR: rendered like a merge (bot/app/publishing.py)."""
+    publishing.publish_push(ctx, event)
+
+
+def flux_event(ctx: Context, event: Event) -> None:
+    """A Flux event from POST /flux: settle renders, tell the PRs (bot/app/feedback.py)."""
+    from bot.app import feedback
+
+    feedback.flux_event(ctx, event)
 
 
 def rerun_check_run(ctx: Context, event: Event) -> None:
@@ -200,3 +241,17 @@ def log_installation(ctx: Context, event: Event) -> None:
              for r in payload.get(key) or [] if isinstance(r, dict)]
     account = (payload.get("installation") or {}).get("account") or {}
     log.info("%s: account %s, repositories %s", event.describe(), account.get("login"), repos)
+
+
+def on_command_comment(ctx: Context, event: Event) -> None:
+    """issue_comment.created on a pull request: slash commands (bot/app/commanding.py)."""
+    from bot.app import commanding
+
+    commanding.on_command_comment(ctx, event)
+
+
+def on_check_button(ctx: Context, event: Event) -> None:
+    """check_run.requested_action: the Re-run and Preview buttons (bot/app/commanding.py)."""
+    from bot.app import commanding
+
+    commanding.on_check_button(ctx, event)

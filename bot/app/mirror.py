@@ -65,16 +65,20 @@ class Mirror:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def fetch(self, repo: str, token: str, refspecs: list[str]) -> git.Repo:
-        """Fetch `refspecs` into the mirror (created on first use). The URL with the token reaches git
-        through GIT_CONFIG_* variables, so it is in no argv, no config file and no log line."""
-        url = self.url_template.format(repo=repo, token=token)
-        env = {
+    def git_env(self, repo: str, token: str) -> dict[str, str]:
+        """Environment that makes `origin` the repository's URL with the token (GIT_CONFIG_VALUE_0)."""
+        return {
             "GIT_TERMINAL_PROMPT": "0",
             "GIT_CONFIG_COUNT": "1",
             "GIT_CONFIG_KEY_0": "remote.origin.url",
-            "GIT_CONFIG_VALUE_0": url,
+            "GIT_CONFIG_VALUE_0": self.url_template.format(repo=repo, token=token),
         }
+
+    def fetch(self, repo: str, token: str, refspecs: list[str]) -> git.Repo:
+        """Fetch `refspecs` into the mirror (created on first use). The URL with the token reaches git
+        through GIT_CONFIG_* variables, so it is in no argv, no config file and no log line."""
+        env = self.git_env(repo, token)
+        url = env["GIT_CONFIG_VALUE_0"]
         with self._locked(repo) as path:
             if not (path / "HEAD").exists():
                 git.Repo.init(path, bare=True).close()
@@ -87,7 +91,7 @@ class Mirror:
             except git.GitCommandError as exc:
                 bare.close()
                 message = f"git fetch {repo} failed (exit {exc.status}): {exc.stderr.strip()}"
-                raise MirrorError(_redact(message, token, url)) from None
+                raise MirrorError(redact(message, token, url)) from None
             return bare
 
     def pull_request(self, repo: str, token: str, number: int, base_ref: str, head_sha: str | None) -> PullTrees | None:
@@ -139,7 +143,7 @@ def _has_commit(bare: git.Repo, sha: str) -> bool:
         return False
 
 
-def _redact(text: str, token: str, url: str) -> str:
+def redact(text: str, token: str, url: str) -> str:
     if url:
         text = text.replace(url, "<remote>")
     return text.replace(token, "***") if token else text

@@ -8,11 +8,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.app.events import Event
+from bot.app.triggers import FLUX_EVENT, merged, pushed_to_base
 
 if TYPE_CHECKING:
     from bot.app.handlers import Context
 
 log = logging.getLogger("pledge.router")
+
+# Names of deliveries Pledge queues itself (POST /flux); a /webhook delivery may never carry them.
+INTERNAL_EVENTS = frozenset({FLUX_EVENT})
 
 # Events people write in; a bot's (our own comments included) would make the App answer itself.
 COMMENT_EVENTS = frozenset({"issue_comment", "pull_request_review_comment", "pull_request_review"})
@@ -21,6 +25,11 @@ COMMENT_EVENTS = frozenset({"issue_comment", "pull_request_review_comment", "pul
 def base_changed(event: Event) -> bool:
     changes = event.payload.get("changes")
     return isinstance(changes, dict) and "base" in changes
+
+
+def on_pull_request(event: Event) -> bool:
+    """A comment on a pull request (a plain issue's comments are not Pledge's business: not even queued)."""
+    return event.pr_number is not None
 
 
 @dataclass(frozen=True)
@@ -35,19 +44,25 @@ class Route:
 
 
 # First matching row wins. Later issues add rows here:
-# - merge publishing: Route("pull_request", "closed", "publish_merge", when=merged) ABOVE the generic
-#   "closed" row;
-# - slash commands: Route("issue_comment", "created", "slash_command", when=on_pull_request), and
-#   Route("check_run", "requested_action", ...) for check-run buttons (comment events from bots are
-#   already dropped, see ignore_reason).
+# - merge publishing (issue 6): the publish_merge row sits ABOVE the generic "closed" row; pushes to the
+#   default branch and Flux events (queued by POST /flux, never sent by GitHub) have their own rows;
+# - slash commands: the issue_comment / check_run requested_action rows below (comment events from bots
+#   are already dropped, see ignore_reason).
 ROUTES: tuple[Route, ...] = (
     Route("pull_request", "opened", "check_pull_request"),
     Route("pull_request", "synchronize", "check_pull_request"),
     Route("pull_request", "reopened", "check_pull_request"),
     Route("pull_request", "edited", "check_pull_request", when=base_changed),
+    Route("pull_request", "closed", "publish_merge", when=merged),
     Route("pull_request", "closed", "pull_request_closed"),
     Route("check_run", "rerequested", "rerun_check_run"),
     Route("check_suite", "rerequested", "rerun_check_suite"),
+    # slash commands (issue 5): new comments on pull requests only; edited and deleted comments have no row
+    # on purpose (an edit must not replay or forge an approval; docs/commands.md)
+    Route("issue_comment", "created", "on_command_comment", when=on_pull_request),
+    Route("check_run", "requested_action", "on_check_button"),
+    Route("push", None, "publish_push", when=pushed_to_base),
+    Route(FLUX_EVENT, None, "flux_event"),
     Route("installation", None, "log_installation"),
     Route("installation_repositories", None, "log_installation"),
 )

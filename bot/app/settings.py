@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import string
 import sys
 from collections.abc import Mapping
@@ -42,6 +43,8 @@ class Settings:
     github_throttle: str = "github"
     log_level: str = "INFO"
     check_name: str = "pledge"
+    flux_secret: str = field(repr=False, default="")  # PLEDGE_FLUX_SECRET: HMAC key of POST /flux (empty: off)
+    app_slug: str = "pledge"  # the App's slug: `@<slug> <command>` and our own comments are recognized by it
 
     @property
     def queue_kind(self) -> str:
@@ -63,6 +66,8 @@ class Settings:
             "workers": self.workers,
             "github_throttle": self.github_throttle,
             "log_level": self.log_level,
+            "flux_feedback": bool(self.flux_secret),
+            "app_slug": self.app_slug,
         }
 
     @classmethod
@@ -119,9 +124,17 @@ class Settings:
         if throttle not in THROTTLE_MODES:
             problems.append(f"PLEDGE_GITHUB_THROTTLE must be one of {', '.join(THROTTLE_MODES)}, got {throttle!r}")
 
+        flux_secret = env.get("PLEDGE_FLUX_SECRET", "")
+        if flux_secret and len(flux_secret) < 16:
+            problems.append("PLEDGE_FLUX_SECRET is too short: use the random token of the Flux Secret (16+ characters)")
+
         level = get("PLEDGE_LOG_LEVEL", "INFO").upper() or "INFO"
         if level not in LOG_LEVELS:
             problems.append(f"PLEDGE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+
+        slug = get("PLEDGE_APP_SLUG", "pledge").lower() or "pledge"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,33}", slug):
+            problems.append(f"PLEDGE_APP_SLUG must be the App's slug (as in github.com/apps/<slug>), got {slug!r}")
 
         if problems:
             raise SettingsError(problems)
@@ -136,6 +149,8 @@ class Settings:
             workers=workers,
             github_throttle=throttle,
             log_level=level,
+            flux_secret=flux_secret,
+            app_slug=slug,
         )
 
 

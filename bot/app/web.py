@@ -11,6 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.app import router
 from bot.app.events import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, Event, MalformedDelivery, verify_signature
+from bot.app.flux_intake import add_flux_route
 from bot.app.queue import Queue
 from bot.app.settings import MAX_PAYLOAD_BYTES, Settings, load_or_exit
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None, queue: Queue | None = None) -> 
         if event.name == "ping":
             log.info("ping from hook %s: %s", event.payload.get("hook_id"), event.payload.get("zen"))
             return _answer(200, status="pong")
-        if router.match(event) is None:
+        if event.name in router.INTERNAL_EVENTS or router.match(event) is None:
             reason = router.ignore_reason(event) or "not an event Pledge handles"
             return _answer(200, status="ignored", reason=reason)
         try:
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, queue: Queue | None = None) -> 
             return _answer(503, status="not ready", problems=problems)
         return _answer(200, status="ready", queue=settings.queue_kind)
 
+    add_flux_route(app, settings, the_queue)  # POST /flux/<owner>/<repo> (docs/publishing.md)
     return app
 
 

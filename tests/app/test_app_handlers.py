@@ -172,13 +172,12 @@ def test_run_check_with_missing_installation_is_skipped(bot: Bot) -> None:
 
 
 def test_action_required_links_the_pull_request(bot: Bot, remote: GitRemote) -> None:
-    class NeedsApproval(Report):
-        @property
-        def conclusion(self) -> str:
-            return "action_required"
+    from datetime import UTC, datetime
 
-    bot.ctx.checker = lambda *args: NeedsApproval(judged=[REQ])
-    sha = open_pr(bot, remote, {REQ: GOOD})
+    from bot.audit import AuditStore, Record
+
+    AuditStore(bot.settings.data_dir).add(Record("acme/platform", 7, "hold", "bob", "f" * 40, datetime.now(UTC)))
+    sha = open_pr(bot, remote, {REQ: GOOD})  # a standing hold makes the check action_required
     (run,) = bot.fake.runs_for(sha)
     assert run["conclusion"] == "action_required"
     assert run["details_url"] == "https://github.com/acme/platform/pull/7"

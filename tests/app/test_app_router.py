@@ -21,7 +21,7 @@ def test_routes_for_the_issue() -> None:
         ("pull_request", "synchronize"): gp.pull_request("synchronize", head_sha=sha),
         ("pull_request", "reopened"): gp.pull_request("reopened", head_sha=sha),
         ("pull_request", "edited"): gp.pull_request("edited", head_sha=sha),
-        ("pull_request", "closed"): gp.pull_request("closed", head_sha=sha, merged=True),
+        ("pull_request", "closed"): gp.pull_request("closed", head_sha=sha),  # merged: publish_merge (issue 6)
         ("check_run", "rerequested"): gp.check_run_rerequested(head_sha=sha),
         ("check_suite", "rerequested"): gp.check_suite_rerequested(head_sha=sha),
         ("installation", "created"): gp.installation_created(),

@@ -123,3 +123,12 @@ def test_secret_is_never_in_responses(bot: Bot) -> None:
     for code_body in (post(bot, "pull_request", b"{}", **{"X-Hub-Signature-256": "sha256=1"}),
                       post(bot, "pull_request", b"[]")):
         assert SECRET not in json.dumps(code_body[1])
+
+
+def test_a_webhook_cannot_pose_as_a_queued_flux_event(bot: Bot) -> None:
+    """Flux events enter only through POST /flux with their own secret; the same name on /webhook is ignored."""
+    body = json.dumps({"involvedObject": {"kind": "Kustomization", "name": "pledge-dev"}, "repository":
+                       {"full_name": "acme/platform"}}).encode()
+    status, answer = post(bot, "flux", body, delivery="f-1")
+    assert (status, answer["status"]) == (200, "ignored")
+    assert bot.queue.journal.pending_keys() == []

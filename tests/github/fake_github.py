@@ -219,6 +219,14 @@ class FakeGitHub:
         self.comments: dict[int, dict[str, Any]] = {}
         self.pulls: dict[tuple[str, int], dict[str, Any]] = {}
         self.on_call: Callable[[Call], None] | None = None
+        # slash commands (issue 5): who is in which team, repository roles, reactions, review requests
+        self.team_members: dict[str, dict[str, str]] = {}  # "org/team" (lower) -> login (lower) -> state
+        self.roles: dict[tuple[str, str], str] = {}  # (repo, login lower) -> role_name; absent: read
+        self.reactions: list[tuple[int, str, str]] = []  # (comment id, content, by whom)
+        self.review_requests: dict[tuple[str, int], list[str]] = {}
+        # merge publishing (issue 6): reviews of a PR (oldest first), labels added to issues and PRs
+        self.reviews: dict[tuple[str, int], list[dict[str, str]]] = {}
+        self.labels: dict[tuple[str, int], list[str]] = {}
 
     # ---- test helpers ------------------------------------------------------------------------
 
@@ -233,8 +241,27 @@ class FakeGitHub:
         with self.lock:
             self.tokens = dict.fromkeys(self.tokens, 0.0)
 
-    def add_pull(self, repo: str, number: int, *, base_ref: str, head_sha: str, state: str = "open") -> None:
-        self.pulls[(repo, number)] = {"base_ref": base_ref, "head_sha": head_sha, "state": state}
+    def add_pull(self, repo: str, number: int, *, base_ref: str, head_sha: str, state: str = "open",
+                 author: str = "octocat", merged: bool = False) -> None:
+        self.pulls[(repo, number)] = {"base_ref": base_ref, "head_sha": head_sha, "state": state,
+                                      "author": author, "merged": merged}
+
+    def add_team_member(self, team: str, login: str, state: str = "active") -> None:
+        self.team_members.setdefault(team.lower(), {})[login.lower()] = state
+
+    def set_role(self, repo: str, login: str, role: str) -> None:
+        """The collaborator role (read, triage, write, maintain, admin, or none) GitHub reports for `login`."""
+        self.roles[(repo, login.lower())] = role
+
+    def reactions_on(self, comment_id: int) -> list[str]:
+        return [content for cid, content, _ in self.reactions if cid == comment_id]
+
+    def add_review(self, repo: str, number: int, login: str, state: str = "APPROVED",
+                   commit_id: str = "f" * 40) -> None:
+        """A review as GitHub lists it (state APPROVED, CHANGES_REQUESTED, COMMENTED or DISMISSED)."""
+        with self.lock:
+            self.reviews.setdefault((repo, number), []).append(
+                {"login": login, "state": state, "commit_id": commit_id, "submitted_at": _now_iso()})
 
     def add_comment(self, repo: str, number: int, body: str, *, login: str = "octocat", kind: str = "User") -> int:
         with self.lock:
@@ -432,8 +459,10 @@ class FakeGitHub:
 
     def _pull_json(self, example: dict[str, Any], repo: str, number: int, pr: dict[str, Any]) -> dict[str, Any]:
         out = copy.deepcopy(example)
-        out.update(number=number, state=pr["state"], merged=False,
-                   url=f"{self.base_url}/repos/{repo}/pulls/{number}")
+        out.update(number=number, state=pr["state"], merged=bool(pr.get("merged")),
+                   url=f"{self.base_url}/repos/{repo}/pulls/{number}",
+                   html_url=f"https://github.com/{repo}/pull/{number}")
+        out["user"] = dict(out["user"], login=pr.get("author", "octocat"), type="User")
         out["base"] = dict(out["base"], ref=pr["base_ref"])
         out["head"] = dict(out["head"], sha=pr["head_sha"])
         return out
@@ -452,3 +481,89 @@ class FakeGitHub:
         items = [self._pull_json(example, repo, n, pr) for (r, n), pr in sorted(self.pulls.items())
                  if r == repo and pr["head_sha"] == op.params["commit_sha"]]
         return 200, items, {}
+
+    # ---- merge publishing (issue 6) ----------------------------------------------------------
+
+    def _op_pulls_list_reviews(self, op: Operation, body: Any, query: Mapping[str, list[str]]) -> tuple[int, Any, dict]:
+        repo, number = f"{op.params['owner']}/{op.params['repo']}", int(op.params["pull_number"])
+        per_page, page = int(query.get("per_page", ["30"])[-1]), int(query.get("page", ["1"])[-1])
+        example = self.api.example(op)[0]
+        out = []
+        for i, r in enumerate(self.reviews.get((repo, number), [])[(page - 1) * per_page: page * per_page]):
+            item = copy.deepcopy(example)
+            item.update(id=5000 + i, state=r["state"], commit_id=r["commit_id"], submitted_at=r["submitted_at"],
+                        html_url=f"https://github.com/{repo}/pull/{number}#pullrequestreview-{5000 + i}",
+                        pull_request_url=f"{self.base_url}/repos/{repo}/pulls/{number}")
+            item["user"] = dict(item["user"], login=r["login"], type="User")
+            out.append(item)
+        return 200, out, {}
+
+    def _op_issues_add_labels(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        repo, number = f"{op.params['owner']}/{op.params['repo']}", int(op.params["issue_number"])
+        if (repo, number) not in self.pulls and not any(c["number"] == number for c in self.comments.values()):
+            raise HttpAnswer(404, {"message": "Not Found"})
+        names = body.get("labels", []) if isinstance(body, dict) else body
+        names = [n if isinstance(n, str) else n["name"] for n in ([names] if isinstance(names, str) else names)]
+        have = self.labels.setdefault((repo, number), [])
+        have += [n for n in names if n not in have]
+        example = self.api.example(op)[0]
+        return 200, [dict(example, name=n, default=False) for n in have], {}
+
+    # ---- slash commands (issue 5) ----------------------------------------------------------
+
+    def _op_reactions_create_for_issue_comment(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        cid = int(op.params["comment_id"])
+        comment = self.comments.get(cid)
+        if comment is None or comment["repo"] != f"{op.params['owner']}/{op.params['repo']}":
+            raise HttpAnswer(404, {"message": "Not Found"})
+        out = self.api.example(op)
+        out["content"] = body["content"]
+        out["user"] = dict(out["user"], login=BOT_LOGIN, type="Bot")
+        mine = (cid, body["content"], BOT_LOGIN)
+        if mine in self.reactions:
+            return 200, out, {}  # GitHub: the reaction already exists
+        self.reactions.append(mine)
+        return 201, out, {}
+
+    def _op_teams_get_membership_for_user_in_org(self, op: Operation, body: Any,
+                                                 query: Any) -> tuple[int, Any, dict]:
+        team = f"{op.params['org']}/{op.params['team_slug']}".lower()
+        state = self.team_members.get(team, {}).get(op.params["username"].lower())
+        if state is None:
+            raise HttpAnswer(404, {"message": "Not Found"})
+        out = self.api.example(op)
+        out.update(state=state, role="member")
+        return 200, out, {}
+
+    def _op_repos_get_collaborator_permission_level(self, op: Operation, body: Any,
+                                                    query: Any) -> tuple[int, Any, dict]:
+        repo = f"{op.params['owner']}/{op.params['repo']}"
+        role = self.roles.get((repo, op.params["username"].lower()), "read")
+        folded = {"maintain": "write", "triage": "read"}.get(role, role)
+        out = self.api.example(op)
+        out.update(permission=folded, role_name=role)
+        out["user"] = dict(out["user"], login=op.params["username"])
+        return 200, out, {}
+
+    def _op_pulls_create(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        repo = f"{op.params['owner']}/{op.params['repo']}"
+        if any(r == repo and pr.get("head_ref") == body["head"] and pr["state"] == "open"
+               for (r, _n), pr in self.pulls.items()):
+            raise HttpAnswer(422, {"message": "Validation Failed",
+                                   "errors": [{"message": f"A pull request already exists for {body['head']}."}]})
+        number = max([n for (r, n) in self.pulls if r == repo] + [100]) + 1
+        self.pulls[(repo, number)] = {"base_ref": body["base"], "head_sha": "0" * 40, "state": "open",
+                                      "author": BOT_LOGIN, "merged": False, "head_ref": body["head"],
+                                      "title": body.get("title", ""), "body": body.get("body", "")}
+        return 201, self._pull_json(self.api.example(op), repo, number, self.pulls[(repo, number)]), {}
+
+    def _op_pulls_request_reviewers(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        repo, number = f"{op.params['owner']}/{op.params['repo']}", int(op.params["pull_number"])
+        pr = self.pulls.get((repo, number))
+        if pr is None:
+            raise HttpAnswer(404, {"message": "Not Found"})
+        wanted = list((body or {}).get("reviewers", []))
+        if any(w.lower() == str(pr.get("author", "")).lower() for w in wanted):
+            raise HttpAnswer(422, {"message": "Review cannot be requested from pull request author."})
+        self.review_requests.setdefault((repo, number), []).extend(wanted)
+        return 201, self._pull_json(self.api.example(op), repo, number, pr), {}

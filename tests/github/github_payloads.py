@@ -141,3 +141,41 @@ def ping() -> dict[str, Any]:
 
 def delivery_id() -> str:
     return str(uuid.uuid4())
+
+
+def merged_pull_request(*, repo: str = "acme/platform", number: int = 7, head_sha: str, merge_sha: str,
+                        base_sha: str = "0" * 40, base_ref: str = "main", head_ref: str | None = None,
+                        title: str = "Add a request", author: str = "alice",
+                        installation_id: int = 1) -> dict[str, Any]:
+    """pull_request.closed with merged = true (no real example exists: patched from `closed`)."""
+    p = pull_request("closed", repo=repo, number=number, head_sha=head_sha, base_ref=base_ref, base_sha=base_sha,
+                     installation_id=installation_id, merged=True)
+    pr = p["pull_request"]
+    pr.update(merge_commit_sha=merge_sha, title=title)
+    pr["user"] = dict(pr["user"], login=author, type="User")
+    if head_ref is not None:
+        pr["head"]["ref"] = head_ref
+    return validate(p, "pull_request$closed")
+
+
+def push(*, repo: str = "acme/platform", branch: str = "main", before: str, after: str,
+         files: dict[str, str] | None = None, pusher: str = "admin", sender_type: str = "User",
+         pushed_at: float | None = None, installation_id: int = 1) -> dict[str, Any]:
+    """A push of one commit to `branch` (the repository's default branch); `files` maps path -> added,
+    modified or removed, listed in the commit as GitHub does."""
+    import time
+
+    p = example("push")
+    _set_repo(p, repo, installation_id)
+    p["repository"].update(default_branch=branch, master_branch=branch, pushed_at=int(pushed_at or time.time()))
+    p.update(ref=f"refs/heads/{branch}", before=before, after=after, created=False, deleted=False, forced=False,
+             compare=f"https://github.com/{repo}/compare/{before[:12]}...{after[:12]}")
+    commit = copy.deepcopy(p["commits"][0])
+    commit.update(id=after, message="direct push", url=f"https://github.com/{repo}/commit/{after}",
+                  added=[], removed=[], modified=[])
+    for path, how in (files or {}).items():
+        commit[how].append(path)
+    p["commits"], p["head_commit"] = [commit], commit
+    p["pusher"] = dict(p["pusher"], name=pusher)
+    p["sender"] = dict(p["sender"], login=pusher, type=sender_type)
+    return validate(p, "push$event")
