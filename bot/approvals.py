@@ -142,7 +142,7 @@ class Invalidated:
 
     def line(self) -> str:
         return (f"{self.approval.user}'s approval at `{self.approval.sha[:7]}` was invalidated by push "
-                f"`{self.by[:7]}` (request files changed); approve again with `/pledge approve`")
+                f"`{self.by[:7]}` (requests, catalog or pledge.yaml changed); approve again with `/pledge approve`")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ def check(base: Tree, head: Tree, changed: Sequence[Change]) -> Report:
                                            "Pledge is not set up on the base branch yet; this pull request "
                                            "adds pledge.yaml, so requests are judged once it is merged"))
             report.extend(_head_rules(head, paths))
+            # no rules on the base branch judge these: they must wait for a pull request of their own
+            report.extend(error(p, 1, 1, "config.bootstrap-request",
+                                "pledge.yaml is not on the base branch yet: merge it first, then add requests "
+                                "in a pull request of their own") for p in paths
+                          if p.startswith(REQUESTS + "/") and not is_ignored(p))
             return report
         report.findings.append(error(exc.path, exc.line, exc.column, "config.invalid",
                                      f"pledge.yaml on the base branch is broken: {exc.message}"))

@@ -112,8 +112,10 @@ def _apply(root: Path, plan: Plan) -> None:
     base = root.resolve()
     for path, data in sorted(plan.items()):
         target = (root / path).resolve()
-        if not owned(path) or base not in target.parents or ".." in path.split("/"):
-            _fail(f"refusing to write {path}: outside environments/ and clusters/")
+        parts = path.split("/")
+        links = [p for i in range(1, len(parts) + 1) if (p := root.joinpath(*parts[:i])).is_symlink()]
+        if not owned(path) or base not in target.parents or ".." in parts or links:
+            _fail(f"refusing to write {path}: outside environments/ and clusters/ or through a symlink")
         if data is None:
             target.unlink(missing_ok=True)
             parent = target.parent

@@ -12,6 +12,9 @@ from bot.tree import Tree
 from bot.yamlfile import YamlProblem, load
 
 CONFIG_PATH = "pledge.yaml"
+# A team owns `<team>` and `<team>-*` namespaces: these names would hand it the cluster's own.
+# (Namespaces named `default`, `kube-*` or `*-system` are never a team's: see bot.request.in_team_namespaces.)
+RESERVED_TEAMS = frozenset({"default", "kube", "flux", "pledge"})
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 # Where Flux's notification-controller sends events (a generic-hmac Provider per environment).
@@ -130,6 +133,8 @@ class PlatformConfig:
     def knows_team(self, team: str) -> bool:
         if team in self.teams:
             return True
+        if team in RESERVED_TEAMS or any(team.startswith(r + "-") for r in RESERVED_TEAMS):
+            return False  # a pattern never admits a team that would own kube-system or flux-system
         return bool(self.team_pattern) and re.fullmatch(self.team_pattern or "", team) is not None
 
 
@@ -160,6 +165,15 @@ def parse_config(raw: bytes, path: str = CONFIG_PATH) -> PlatformConfig:
             raise ConfigError(path, line, col, f"environment {e['name']!r} is listed twice")
         envs.append(Environment(e["name"], e.get("interval", "10m"), dict(e.get("values", {}))))
     teams = {t["name"]: dict(t) for t in data.get("teams", [])}
+    for i, t in enumerate(data.get("teams", [])):
+        line, col = doc.mark(("teams", i, "name"))
+        clash = next((o for o in teams if o != t["name"] and t["name"].startswith(o + "-")), None)
+        if t["name"] in RESERVED_TEAMS or any(t["name"].startswith(r + "-") for r in RESERVED_TEAMS):
+            raise ConfigError(path, line, col, f"team {t['name']!r} would own the cluster's system namespaces "
+                              f"(reserved: {', '.join(sorted(RESERVED_TEAMS))}); choose another name")
+        if clash:
+            raise ConfigError(path, line, col, f"team {t['name']!r} starts with team {clash!r} and '-': {clash} owns "
+                              f"every {clash}-* namespace, so {t['name']}'s would be {clash}'s too; rename one")
     if not teams and not data.get("teamPattern"):
         raise ConfigError(path, 1, 1, "list the teams under `teams:` or give a `teamPattern:` regex")
     repo = data.get("repository", {})

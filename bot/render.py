@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +25,19 @@ CLUSTER_SCOPED = {
     "apiextensions.k8s.io/v1/CustomResourceDefinition",
     "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration",
     "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration",
+    "scheduling.k8s.io/v1/PriorityClass", "networking.k8s.io/v1/IngressClass", "node.k8s.io/v1/RuntimeClass",
+    "storage.k8s.io/v1/CSIDriver", "storage.k8s.io/v1/VolumeAttachment", "apiregistration.k8s.io/v1/APIService",
+    "cert-manager.io/v1/ClusterIssuer", "policy/v1beta1/PodSecurityPolicy",
+    "s3.aws.upbound.io/v1beta1/Bucket", "s3.aws.upbound.io/v1beta2/Bucket",
+    "s3.aws.upbound.io/v1beta1/BucketVersioning", "s3.aws.upbound.io/v1beta2/BucketVersioning",
+    "s3.aws.upbound.io/v1beta1/BucketServerSideEncryptionConfiguration",
+    "s3.aws.upbound.io/v1beta2/BucketServerSideEncryptionConfiguration",
+    "s3.aws.upbound.io/v1beta1/BucketPublicAccessBlock",
 }
 ALLOWED_CLUSTER_SCOPED = {"v1/Namespace"}
+_K8S_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# characters YAML may not carry raw; JSON leaves them as they are unless told to escape everything
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class _Dumper(yaml.CSafeDumper):
@@ -54,9 +67,9 @@ def yaml_value(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float, str, list, tuple, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return json.dumps(str(value), ensure_ascii=False)
+    if not isinstance(value, (int, float, str, list, tuple, dict)):
+        value = str(value)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(value, ensure_ascii=False))
 
 
 _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, finalize=yaml_value,
@@ -118,7 +131,7 @@ def render_request(req: Request, config: PlatformConfig) -> tuple[Rendered, list
     """Render, parse back, confine and label; catalog faults become `catalog.*` findings on the template."""
     out = Rendered(req)
     findings: list[Finding] = []
-    ctx = context(req, config)
+    ctx = copy.deepcopy(context(req, config))  # a template may mutate its own data, never shared state
     offering = req.offering
     for path, template in _compiled(offering).items():
         if isinstance(template, Finding):
@@ -162,6 +175,8 @@ def _confine(obj: Any, req: Request, offering: Offering) -> str | None:
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         return f"a {kind} has no metadata.name"
+    if not _K8S_NAME.match(name):
+        return f"{kind} name {name[:80]!r} is not a Kubernetes name (lowercase RFC 1123 subdomain, <= 253 characters)"
     gvk = f"{api}/{kind}"
     if gvk not in offering.renders:
         return f"{gvk} is not in x-pledge.renders of {offering.schema_path}; declare it or stop rendering it"

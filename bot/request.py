@@ -49,7 +49,10 @@ class Request:
 
 
 def in_team_namespaces(team: str, namespace: str) -> bool:
-    """A team owns the namespace named after it and every `<team>-*` namespace."""
+    """A team owns the namespace named after it and every `<team>-*` namespace, except the cluster's own
+    (`default`, `kube-*`, `*-system`), whatever the team is called."""
+    if namespace == "default" or namespace.startswith("kube-") or namespace.endswith("-system"):
+        return False
     return namespace == team or namespace.startswith(team + "-")
 
 

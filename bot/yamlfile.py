@@ -107,7 +107,10 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     if tag == _CORE + "bool":
         return _CONSTRUCTOR.construct_yaml_bool(node)
     if tag == _CORE + "int":
-        return _CONSTRUCTOR.construct_yaml_int(node)
+        number = _CONSTRUCTOR.construct_yaml_int(node)
+        if not -(2**63) <= number < 2**64:  # Kubernetes' integers are 64-bit; bigger ones only break things
+            raise ValueError("integer out of 64-bit range")
+        return number
     if tag == _CORE + "float":
         return _CONSTRUCTOR.construct_yaml_float(node)
     return event.value
@@ -164,7 +167,12 @@ def _compose(text: str) -> Document:
                 line, col = _where(event)
                 raise YamlProblem(line, col, "yaml.too-deep", f"nesting deeper than {MAX_DEPTH} levels")
             if isinstance(event, yaml.ScalarEvent):
-                value = _scalar(event)
+                try:
+                    value = _scalar(event)
+                except (ValueError, OverflowError):
+                    line, col = _where(event)
+                    why = f"the number starting {event.value[:20]!r} does not fit in 64 bits; quote it or shorten it"
+                    raise YamlProblem(line, col, "yaml.number", why) from None
                 if stack:
                     _attach(stack[-1], value)
                 else:

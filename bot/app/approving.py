@@ -17,6 +17,7 @@ from bot.app import github_commands as api
 from bot.app.github_api import Installation
 from bot.app.reporting import COMMENT_BUDGET, MARKER, MAX_OUTPUT_CHARS, CheckOutput, cut
 from bot.audit import AuditStore
+from bot.catalog import CATALOG_DIRS
 from bot.platform import CONFIG_PATH, ConfigError, parse_config
 from bot.report import Finding, Report
 from bot.request import REQUESTS
@@ -131,16 +132,20 @@ class Gate:
         return cut(base.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", COMMENT_BUDGET, "comment")
 
 
+APPROVED_PATHS = (REQUESTS + "/", *(d + "/" for d in CATALOG_DIRS), CONFIG_PATH)
+
+
 def valid_shas(bare: git.Repo, shas: Iterable[str], head: str) -> set[str]:
     """Earlier commits whose approvals still count at `head`: ancestors of it (a force-push drops them) with
-    the same requests/ tree (`git diff --quiet <sha> <head> -- requests/`)."""
+    the same requests, catalog and pledge.yaml (`git diff --quiet <sha> <head> -- requests/ schemas/ ...`):
+    an approval never covers content the approver did not see."""
     out: set[str] = set()
     for sha in set(shas) - {head}:
         if not _SHA.match(sha):
             continue
         try:
             bare.git.merge_base("--is-ancestor", sha, head)
-            bare.git.diff("--quiet", sha, head, "--", REQUESTS + "/")
+            bare.git.diff("--quiet", sha, head, "--", *APPROVED_PATHS)
         except git.GitCommandError:
             continue
         out.add(sha)

@@ -118,10 +118,20 @@ def test_push_that_changes_requests_invalidates_and_the_comment_says_so(bot: Bot
     say(bot, "/pledge approve", user="carol")
     sha2 = open_pr(bot, remote, {PROD: cache(5)}, action="synchronize")
     assert latest_run(bot, sha2)["conclusion"] == "action_required"
-    assert (f"carol's approval at `{sha1[:7]}` was invalidated by push `{sha2[:7]}` (request files changed)"
+    assert (f"carol's approval at `{sha1[:7]}` was invalidated by push `{sha2[:7]}` "
+            "(requests, catalog or pledge.yaml changed)"
             in sticky(bot))
     say(bot, "/pledge approve", user="carol")
     assert latest_run(bot, sha2)["conclusion"] == "success" and "invalidated" not in sticky(bot)
+
+
+def test_push_that_changes_the_catalog_invalidates_too(bot: Bot, remote: GitRemote) -> None:
+    """An approval never covers a renderer, schema, policy or pledge.yaml change the approver did not see."""
+    sha1 = prod_pr(bot, remote)
+    say(bot, "/pledge approve", user="carol")
+    sha2 = open_pr(bot, remote, {"renderers/cache/v1/extra.yaml.j2": "# new\n"}, action="synchronize")
+    assert latest_run(bot, sha2)["conclusion"] == "action_required"
+    assert f"carol's approval at `{sha1[:7]}` was invalidated by push `{sha2[:7]}`" in sticky(bot)
 
 
 def test_approvable_policy_failure_becomes_a_requirement(bot: Bot, remote: GitRemote) -> None:

@@ -190,8 +190,8 @@ def test_approval_at_an_older_sha_is_invalidated_by_the_push() -> None:
     result = run(approve("carol", sha=OLD), directory=d)
     assert not result.satisfied and d.calls == []  # no lookup for an approval that cannot count
     [inv] = result.invalidated
-    assert inv.line() == ("carol's approval at `abc1234` was invalidated by push `def5678` (request files "
-                          "changed); approve again with `/pledge approve`")
+    assert inv.line() == ("carol's approval at `abc1234` was invalidated by push `def5678` (requests, "
+                          "catalog or pledge.yaml changed); approve again with `/pledge approve`")
     assert any("invalidated by push `def5678`" in line for line in result.lines())
 
 

@@ -120,3 +120,20 @@ def test_symlinked_request_in_the_pr(gitrepo: Path) -> None:
 def test_unknown_ref_is_a_usage_error(gitrepo: Path) -> None:
     result = CliRunner().invoke(main, ["check", "--repo", str(gitrepo), "--base", "nope"])
     assert result.exit_code == 2 and "nope" in result.output
+
+
+def test_bootstrap_pr_may_not_carry_requests(repo: Path, write: Write) -> None:
+    (repo / "pledge.yaml").rename(repo / "pledge.later")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "dev@example.com")
+    git(repo, "config", "user.name", "Dev")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "no pledge.yaml yet")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "pledge.later").rename(repo / "pledge.yaml")
+    write("requests/prod/payments/big.yaml", request(name="big", size=500))
+    commit(repo)
+    code, report = check(repo)
+    assert code == 1
+    assert rules(report) == [("pledge.yaml", "config.bootstrap"),
+                             ("requests/prod/payments/big.yaml", "config.bootstrap-request")]

@@ -118,3 +118,23 @@ def test_schema_defs_are_hoisted_so_references_resolve(repo: Path, write: Write,
            "spec": {"size": 1, "tier": "huge"}}
     errors = list(jsonschema.Draft202012Validator(published).iter_errors(doc))
     assert [e.validator for e in errors] == ["enum"]
+
+
+@pytest.mark.parametrize(
+    ("teams", "expected"),
+    [("teams: [{name: acme}, {name: acme-web}]", "acme-web"),
+     ("teamPattern: '^[a-z]+$'\nteams: [{name: kube}]", "kube")],
+)
+def test_teams_that_could_reach_other_namespaces_are_refused(repo: Path, write: Write, teams: str,
+                                                              expected: str) -> None:
+    write("pledge.yaml", f"apiVersion: pledge.dev/v1\nkind: Platform\nenvironments: [{{name: dev}}]\n{teams}\n")
+    code, out = run("validate", "--repo", str(repo))
+    assert code == 2 and expected in out
+
+
+def test_team_pattern_never_admits_reserved_names(repo: Path, write: Write) -> None:
+    write("pledge.yaml", "apiVersion: pledge.dev/v1\nkind: Platform\nenvironments: [{name: dev}]\n"
+          "teamPattern: '^[a-z]+$'\ncatalog: {bundled: false}\n")
+    write("requests/dev/kube/x.yaml", request(name="x", team="kube"))
+    code, out = run("validate", "--repo", str(repo), "--format", "json")
+    assert code == 1 and "request.unknown-team" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -155,3 +156,40 @@ def test_foreign_namespace_is_the_developers_error_not_the_catalogs(repo: Path, 
     assert code == 1
     assert [(f["path"], f["rule"], f["line"]) for f in json.loads(out)["findings"]] == [
         ("requests/dev/payments/sessions.yaml", "request.namespace", 8)]
+
+
+@pytest.mark.parametrize("name", ["../../escape", "a/b", ".", "x" * 300, "UPPER"])
+def test_object_names_must_be_kubernetes_names(repo: Path, write: Write, name: str) -> None:
+    write(TEMPLATE, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + json.dumps(name)
+          + "\n  namespace: {{ namespace }}\n")
+    code, out = run(repo, "render", "--format", "json")
+    assert code == 1
+    assert [(f["path"], f["rule"]) for f in json.loads(out)["findings"]] == [(TEMPLATE, "catalog.confinement")]
+    assert not (repo / "environments/dev/payments").exists()
+
+
+def test_control_characters_from_a_request_stay_the_requests_string(repo: Path, write: Write) -> None:
+    write("requests/dev/payments/sessions.yaml", request(description='"a\\x80b\\x7fc"'))
+    code, out = run(repo, "render")
+    assert code == 0, out
+    obj = yaml.safe_load((repo / OUT / "configmap-cache-sessions.yaml").read_text())
+    assert obj["data"]["description"] == "a\x80b\x7fc"
+
+
+def test_render_never_writes_through_a_symlinked_folder(repo: Path, tmp_path: Path) -> None:
+    outside = repo / "docs"  # inside the repository, but not a folder Pledge owns
+    outside.mkdir()
+    (repo / "environments").mkdir()
+    (repo / "environments/dev").symlink_to(outside, target_is_directory=True)
+    code, out = run(repo, "render")
+    assert code == 2 and "refusing to write" in out
+    assert list(outside.iterdir()) == []
+
+
+def test_a_template_cannot_change_shared_state(repo: Path, write: Write) -> None:
+    write(TEMPLATE, "{% set _ = config.update({'environments': []}) %}{% set _ = request.update({'kind': 'X'}) %}"
+          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ 'cache-' ~ name }}\n  namespace: {{ namespace }}\n")
+    write("requests/dev/search/index.yaml", request(name="index", team="search"))
+    code, out = run(repo, "render")
+    assert code == 0, out
+    assert (repo / "environments/dev/search/cache-index").is_dir()  # the second request saw intact data

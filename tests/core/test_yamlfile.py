@@ -70,3 +70,10 @@ def test_values_and_marks() -> None:
 
 def test_keys_are_strings_as_written() -> None:
     assert load(b"1: a\ntrue: b\n").data == {"1": "a", "true": "b"}
+
+
+@pytest.mark.parametrize("number", [b"9" * 5000, b"0x" + b"f" * 5000, b"1_" * 2600 + b"1"])
+def test_huge_numbers_are_a_finding_not_a_crash(number: bytes) -> None:
+    with pytest.raises(YamlProblem) as info:
+        load(b"spec:\n  instances: " + number + b"\n")
+    assert (info.value.rule, info.value.line, info.value.column) == ("yaml.number", 2, 14)
