@@ -56,6 +56,7 @@ class MergeInfo:
     approvers: tuple[str, ...] = ()
     requests: tuple[str, ...] = ()  # request paths the PR (or push) changed
     merge_sha: str | None = None  # the merge (or pushed) commit
+    decisions: tuple[str, ...] = ()  # other audit trailers, e.g. "Held-by: Name <login>", "Unheld-by: ..."
 
     @classmethod
     def for_push(cls, *, after: str, pusher: str, changed: list[str]) -> MergeInfo:
@@ -466,6 +467,7 @@ def commit_message(merged: MergeInfo, rendering: Rendering) -> str:
         lines.append(f"Pledge-Push: {merged.merge_sha or '-'}")
     lines.append(f"Requested-by: {_one(merged.author)}")
     lines += [f"Approved-by: {_one(a)}" for a in merged.approvers]
+    lines += [_one(d) for d in merged.decisions if d.startswith(("Held-by: ", "Unheld-by: "))]
     lines += [f"Pledge-Rendered-From: {rendering.base}", f"Pledge-Render-Key: {rendering.key}"]
     return "\n".join(lines) + "\n"
 

@@ -20,9 +20,10 @@ log = logging.getLogger("pledge.publishing")
 
 
 def approvers(data_dir: Path, inst: Installation, bare: git.Repo, repo: str, number: int, head_sha: str,
-              author: str) -> tuple[str, ...]:
-    """Approved-by values: the approval flow's records (bot.audit) standing at the merged head, else the PR's
-    approving reviews (one GET). A failed GET leaves them empty rather than blocking the publish."""
+              author: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(Approved-by values, other decision trailers such as Held-by / Unheld-by): the approval flow's records
+    (bot.audit) standing at the merged head, else the PR's approving reviews (one GET). A failed GET leaves
+    them empty rather than blocking the publish."""
     records = AuditStore(data_dir).records(repo, number)
     if records:
         valid = {r.sha for r in records if r.kind == "approve" and _same_inputs(bare, r.sha, head_sha)}
@@ -31,10 +32,11 @@ def approvers(data_dir: Path, inst: Installation, bare: git.Repo, repo: str, num
             records = _review_records(repo, number, rest.reviews(inst, repo, number))
         except GithubException as exc:
             log.warning("%s#%s: reviews unavailable (%s); no Approved-by", repo, number, exc.status)
-            return ()
+            return (), ()
         valid = {r.sha for r in records}  # GitHub accepted these for the merge (stale ones come DISMISSED)
     lines = trailers(records, head_sha=head_sha, valid_shas=valid, author=author)
-    return tuple(line.removeprefix("Approved-by: ") for line in lines if line.startswith("Approved-by: "))
+    approved = tuple(line.removeprefix("Approved-by: ") for line in lines if line.startswith("Approved-by: "))
+    return approved, tuple(line for line in lines if not line.startswith("Approved-by: "))
 
 
 def _review_records(repo: str, number: int, reviews: list[rest.Review]) -> list[Record]:

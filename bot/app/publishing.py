@@ -113,9 +113,10 @@ def publish_merge(ctx: Context, event: Event) -> None:
         author = str((pr.get("user") or {}).get("login") or "")
         requests = request_paths(changed)
         approved: tuple[str, ...] = ()  # a retry after the render: its commit already carries them
+        decisions: tuple[str, ...] = ()
         if state is None:
-            approved = facts.approvers(ctx.settings.data_dir, inst, bare, repo, number, head_sha, author)
-        merged = MergeInfo(number, str(pr.get("title") or ""), author, approved, requests, merge_sha)
+            approved, decisions = facts.approvers(ctx.settings.data_dir, inst, bare, repo, number, head_sha, author)
+        merged = MergeInfo(number, str(pr.get("title") or ""), author, approved, requests, merge_sha, decisions)
         if state is None:
             store.record("merged", requests, pr=number, at=facts.when(pr.get("merged_at")), sha=merge_sha)
         result = _publish(ctx, inst, bare, repo, base, merged, token, state_key, tell=number)

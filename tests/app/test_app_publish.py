@@ -107,11 +107,14 @@ def test_approvals_recorded_by_slash_commands_need_no_review_call(pub: Bot, remo
     audit = AuditStore(pub.settings.data_dir)
     audit.add(Record(REPO, 7, "approve", "carol", head, datetime.now(UTC), source="comment:1:1"))
     audit.add(Record(REPO, 7, "approve", "alice", head, datetime.now(UTC), source="comment:2:1"))  # the author
+    audit.add(Record(REPO, 7, "hold", "dave", head, datetime.now(UTC), source="comment:3:1"))
+    audit.add(Record(REPO, 7, "unhold", "dave", head, datetime.now(UTC), source="comment:4:1"))
     start = len(pub.fake.calls)
     deliver(pub, "pull_request", payload)
     assert ops(pub, start) == ["issues/create-comment"]
     lines = tip_message(remote).splitlines()
     assert "Approved-by: carol <carol>" in lines and not any("alice <alice>" in line for line in lines)
+    assert "Held-by: dave <dave>" in lines and "Unheld-by: dave <dave>" in lines  # every decision is in the trail
 
 
 def test_replaying_a_merge_makes_no_commit_and_no_second_comment(pub: Bot, remote: GitRemote) -> None:
