@@ -12,7 +12,7 @@ import git
 from bot.app import github_publish as rest
 from bot.app.events import Event
 from bot.app.github_api import Installation
-from bot.app.mirror import MirrorError
+from bot.app.mirror import MirrorError, has_commit
 from bot.app.publishing import history, publish_mirror
 from bot.flux import FluxEvent, comments, parse_event, revision_sha
 from bot.publish import ancestry
@@ -73,7 +73,7 @@ def _ancestry(ctx: Context, repo: str, ev: FluxEvent) -> tuple[Callable[[str, st
     if not (path / "HEAD").exists() or ev.sha is None:
         return (lambda render, reported: render == reported), None
     bare = git.Repo(path)
-    if not _has(bare, ev.sha):
+    if not has_commit(bare, ev.sha):
         branch = _branch(ev)
         inst = _installation(ctx, repo)
         if branch and inst is not None:
@@ -84,14 +84,6 @@ def _ancestry(ctx: Context, repo: str, ev: FluxEvent) -> tuple[Callable[[str, st
                 log.warning("%s: %s; judging the event with what the mirror has", repo, exc)
                 bare = git.Repo(path)
     return ancestry(bare), bare
-
-
-def _has(bare: git.Repo, sha: str) -> bool:
-    try:
-        bare.git.cat_file("-e", f"{sha}^{{commit}}")
-        return True
-    except git.GitCommandError:
-        return False
 
 
 def _branch(ev: FluxEvent) -> str | None:

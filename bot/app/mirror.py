@@ -105,7 +105,7 @@ class Mirror:
             base_sha = bare.git.rev_parse("--verify", f"refs/heads/{base_ref}^{{commit}}")
             head = bare.git.rev_parse("--verify", f"{pull_ref}^{{commit}}")
             if head_sha and head_sha != head:
-                if not _has_commit(bare, head_sha):
+                if not has_commit(bare, head_sha):
                     log.info("%s#%s: %s is no longer in the PR (now %s); skipping", repo, number, head_sha, head)
                     bare.close()
                     return None
@@ -135,7 +135,8 @@ class Mirror:
                     bare.close()
 
 
-def _has_commit(bare: git.Repo, sha: str) -> bool:
+def has_commit(bare: git.Repo, sha: str) -> bool:
+    """Whether the mirror already holds commit `sha`."""
     try:
         bare.git.cat_file("-e", f"{sha}^{{commit}}")
         return True

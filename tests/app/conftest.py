@@ -38,6 +38,16 @@ def app_key() -> tuple[str, bytes]:
 
 
 @pytest.fixture
+def github_server(app_key: tuple[str, bytes]) -> Iterator[FakeGitHub]:
+    """The fake GitHub over HTTP on loopback (end-to-end tests); fails the test on any OpenAPI violation."""
+    from fake_github_server import serve
+
+    with serve(app_id=APP_ID, public_key=app_key[1]) as fake:
+        yield fake
+        assert fake.violations == []
+
+
+@pytest.fixture
 def remote(tmp_path: Path) -> GitRemote:
     return GitRemote(tmp_path, PLATFORM)
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import github_payloads as gp
 import pytest
-from apptest import APP_ID, process_env
+from apptest import process_env
 from fake_git_remote import GitRemote
 from fake_github import FakeGitHub
-from fake_github_server import serve
 from live import LiveApp, wait_until
 from test_app_flow import BAD, GOOD
 
@@ -23,10 +22,8 @@ REQ = "requests/dev/payments/orders.yaml"
 
 
 @pytest.fixture
-def github(app_key: tuple[str, bytes]) -> Iterator[FakeGitHub]:
-    with serve(app_id=APP_ID, public_key=app_key[1]) as fake:
-        yield fake
-        assert fake.violations == []
+def github(github_server: FakeGitHub) -> FakeGitHub:
+    return github_server
 
 
 @pytest.fixture
