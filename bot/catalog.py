@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,8 +215,3 @@ def _load_offering(name: str, version: str, data: bytes, shown: str, overlay: _O
         validator=jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()),
         templates=templates,
     )
-
-
-def catalog_paths(paths: Iterable[str]) -> list[str]:
-    """The paths among `paths` that belong to a repository's own catalog."""
-    return [p for p in paths if p.split("/", 1)[0] in CATALOG_DIRS]

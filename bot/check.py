@@ -64,16 +64,16 @@ def check(base: Tree, head: Tree, changed: Sequence[Change]) -> Report:
 def _head_rules(head: Tree, paths: Sequence[str]) -> list[Finding]:
     """A PR that edits the catalog or pledge.yaml: report what would break once it is merged."""
     out: list[Finding] = []
-    if CONFIG_PATH in paths:
-        try:
-            load_config(head)
-        except ConfigError as exc:
+    catalog_changed = any(p.split("/", 1)[0] in CATALOG_DIRS for p in paths)
+    if CONFIG_PATH not in paths and not catalog_changed:
+        return out
+    bundled = True
+    try:
+        bundled = load_config(head).bundled_catalog
+    except ConfigError as exc:
+        if CONFIG_PATH in paths:
             out.append(error(exc.path, exc.line, exc.column, "config.invalid", exc.message))
-    if any(p.split("/", 1)[0] in CATALOG_DIRS for p in paths):
-        try:
-            bundled = load_config(head).bundled_catalog
-        except ConfigError:
-            bundled = True
+    if catalog_changed:
         head_catalog = load_catalog(head, bundled=bundled)
         out.extend(f for f in head_catalog.findings if not f.path.startswith("<bundled>"))
     return out

@@ -125,11 +125,6 @@ class PlatformConfig:
     def env_names(self) -> list[str]:
         return [e.name for e in self.environments]
 
-    def next_env(self, name: str) -> str | None:
-        names = self.env_names
-        i = names.index(name) if name in names else -1
-        return names[i + 1] if 0 <= i < len(names) - 1 else None
-
     def knows_team(self, team: str) -> bool:
         if team in self.teams:
             return True

@@ -33,11 +33,6 @@ class Finding:
             "message": self.message,
         }
 
-    @property
-    def is_catalog(self) -> bool:
-        """A problem of the platform's catalog, not of the developer's request."""
-        return self.rule.startswith("catalog.")
-
 
 def error(path: str, line: int, column: int, rule: str, message: str) -> Finding:
     return Finding(path, line, column, ERROR, rule, message)

@@ -37,11 +37,6 @@ def _severity(pol: policy.Policy) -> str:
     return value if value in SEVERITIES else "error"
 
 
-def is_approvable(pol_name: str, catalog: Catalog) -> bool:
-    pols = [p for o in catalog.offerings.values() for p in o.policies] + catalog.request_policies
-    return any(p.name == pol_name and p.annotations.get(APPROVABLE_ANNOTATION) == "true" for p in pols)
-
-
 def _findings(results: Iterable[policy.RuleResult], pol: policy.Policy, req: Request,
               prefix: str = "") -> list[Finding]:
     out: list[Finding] = []
