@@ -15,24 +15,23 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT, ROOT / "tests" / "github", ROOT / "tests" / "app"):
-    sys.path.insert(0, str(extra))
+sys.path.insert(0, str(ROOT))
 
-import github_payloads as gp  # noqa: E402
 import responses  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from fake_git_remote import GitRemote  # noqa: E402
-from fake_github import FakeGitHub  # noqa: E402
 
+from bot.adapters.git.mirror import Mirror  # noqa: E402
+from bot.adapters.github.client import GitHubApp, make_retry  # noqa: E402
 from bot.app.events import signature  # noqa: E402
-from bot.app.github_api import GitHubApp, make_retry  # noqa: E402
-from bot.app.handlers import Context  # noqa: E402
-from bot.app.mirror import Mirror  # noqa: E402
+from bot.app.flows.check import Context  # noqa: E402
 from bot.app.queue import Queue  # noqa: E402
-from bot.app.router import Dispatcher  # noqa: E402
+from bot.app.routes import Dispatcher  # noqa: E402
 from bot.app.settings import Settings  # noqa: E402
 from bot.app.web import create_app  # noqa: E402
+from tests.github import github_payloads as gp  # noqa: E402
+from tests.github.fake_git_remote import GitRemote  # noqa: E402
+from tests.github.fake_github import FakeGitHub  # noqa: E402
 
 PLATFORM = ROOT / "tests" / "app" / "platform"
 REQ = "requests/dev/payments/orders.yaml"

@@ -14,22 +14,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT, ROOT / "tests" / "github", ROOT / "tests" / "app"):
-    sys.path.insert(0, str(extra))
+sys.path.insert(0, str(ROOT))
 
 import responses  # noqa: E402
-from apptest import PLATFORM, SECRET, Bot, make_github, make_queue  # noqa: E402
-from commandtest import AUTHOR, DEV, PROD, REPO, TEAM, cache, click, comment, open_pr, say, with_rules  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from fake_git_remote import GitRemote  # noqa: E402
-from fake_github import FakeGitHub  # noqa: E402
 
-from bot.app.handlers import Context  # noqa: E402
-from bot.app.mirror import Mirror  # noqa: E402
-from bot.app.router import Dispatcher  # noqa: E402
+from bot.adapters.git.mirror import Mirror  # noqa: E402
+from bot.app.flows.check import Context  # noqa: E402
+from bot.app.routes import Dispatcher  # noqa: E402
 from bot.app.settings import Settings  # noqa: E402
 from bot.app.web import create_app  # noqa: E402
+from tests.app.apptest import PLATFORM, SECRET, Bot, make_github, make_queue  # noqa: E402
+from tests.app.commandtest import AUTHOR, DEV, PROD, REPO, TEAM, cache, click, comment, open_pr, say, with_rules  # noqa: E402
+from tests.github.fake_git_remote import GitRemote  # noqa: E402
+from tests.github.fake_github import FakeGitHub  # noqa: E402
 
 BUDGET = {"approve (team member, satisfies the rules)": 5}
 Scenario = Callable[[Bot, GitRemote], list[str]]

@@ -23,8 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT, ROOT / "tests" / "github", ROOT / "tests" / "app"):
-    sys.path.insert(0, str(extra))
+sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
 
@@ -58,16 +57,16 @@ def main() -> int:
     parser.add_argument("--gunicorn", default="", help="extra gunicorn options, e.g. '--workers 4'")
     args = parser.parse_args()
 
-    import github_payloads as gp
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-    from fake_git_remote import GitRemote
-    from fake_github_server import serve
-    from live import LiveApp, wait_until
 
-    from bot.app.journal import SqliteJournal
+    from bot.adapters.store.journal import SqliteJournal
     from bot.app.queue import PROCESSED
     from bot.app.settings import Settings
+    from tests.app.live import LiveApp, wait_until
+    from tests.github import github_payloads as gp
+    from tests.github.fake_git_remote import GitRemote
+    from tests.github.fake_github_server import serve
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -83,7 +82,7 @@ def main() -> int:
         settings = Settings(webhook_secret="bench-secret", app_id="4242", private_key=pem,
                             github_api_url=fake.base_url, git_url=remote.url_template, data_dir=data,
                             queue_url=f"sqlite://{data / 'queue.db'}", github_throttle="off", log_level="WARNING")
-        from apptest import process_env
+        from tests.app.apptest import process_env
 
         env = process_env(dataclasses.replace(settings))
         env["PYTHONPATH"] = f"{ROOT}:{ROOT / 'benchmarks'}:{ROOT / 'tests' / 'github'}:{ROOT / 'tests' / 'app'}"

@@ -6,7 +6,7 @@
    Budget (issue 6): <= 2 per merge.
 2. Wall time of publishing a one-request merge through the handler (fetch, publish, history, comment) in a
    repository with --big requests vs --small (warm publish mirror, local bare remote), interleaved rounds;
-   the part spent inside bot.publish.publish is shown apart. Target: big <= 2x small.
+   the part spent inside bot.adapters.git.publish.publish is shown apart. Target: big <= 2x small.
 
 Run: /work/venv/bin/python benchmarks/bench_app_publish.py [--big 5000] [--small 10] [--rounds 9]
 Exits 1 when a budget is exceeded or the fake saw a request GitHub would refuse.
@@ -25,24 +25,23 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT, ROOT / "benchmarks", ROOT / "tests" / "github", ROOT / "tests" / "app"):
-    sys.path.insert(0, str(extra))
+sys.path.insert(0, str(ROOT))
 
-import github_payloads as gp  # noqa: E402
 import responses  # noqa: E402
-from apptest import SECRET  # noqa: E402
 from bench_publish import build, sh  # noqa: E402
 from bench_publish import request as bench_request  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from fake_git_remote import GitRemote  # noqa: E402
-from fake_github import FakeGitHub  # noqa: E402
-from publishtest import FLUX_SECRET, flux_body, make_bot, merge_pr, post_flux, protect, request, sync  # noqa: E402
 
-from bot.app import publishing  # noqa: E402
 from bot.app.events import Event  # noqa: E402
+from bot.app.flows import publish as publishing  # noqa: E402
 from bot.app.settings import Settings  # noqa: E402
-from bot.audit import AuditStore, Record  # noqa: E402
+from bot.core.audit import AuditStore, Record  # noqa: E402
+from tests.app.apptest import SECRET  # noqa: E402
+from tests.app.publishtest import FLUX_SECRET, flux_body, make_bot, merge_pr, post_flux, protect, request, sync  # noqa: E402
+from tests.github import github_payloads as gp  # noqa: E402
+from tests.github.fake_git_remote import GitRemote  # noqa: E402
+from tests.github.fake_github import FakeGitHub  # noqa: E402
 
 REPO = "acme/platform"
 ORDERS = "requests/dev/payments/orders.yaml"

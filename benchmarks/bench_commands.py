@@ -20,9 +20,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import approvals as ap
-from bot.audit import AuditStore, Record
-from bot.commands import (
+from bot.core import approvals as ap
+from bot.core.audit import AuditStore, Record
+from bot.core.commands import (
     REACT_DONE,
     REACT_RECEIVED,
     REACT_REFUSED,
@@ -35,8 +35,8 @@ from bot.commands import (
     triage,
     unhold_targets,
 )
-from bot.platform import parse_config
-from bot.report import Finding
+from bot.core.platform import parse_config
+from bot.core.report import Finding
 
 SLUG, REPO, PR, HEAD = "pledge-bot", "acme/platform", 7, "d" * 40
 CONFIG = parse_config(b"""apiVersion: pledge.dev/v1

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from bot import policy
-from bot.catalog import bundled_root
-from bot.platform import parse_config
+from bot.core import policy
+from bot.core.catalog import bundled_root
+from bot.core.platform import parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "platform"

@@ -22,7 +22,7 @@ import git
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.publish import MergeInfo, publish
+from bot.adapters.git.publish import MergeInfo, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM = ROOT / "tests" / "publish" / "platform"

@@ -11,14 +11,14 @@ from typing import Any, NoReturn
 
 import click
 
-from bot import output
-from bot.build import check_report, render_full, render_incremental
-from bot.catalog import load_catalog
-from bot.layout import Plan, owned
-from bot.platform import ConfigError, load_config
-from bot.report import Report
-from bot.tree import DirTree
-from bot.validate import validate_tree
+from bot.core.build import check_report, render_full, render_incremental
+from bot.core.catalog import load_catalog
+from bot.core.layout import Plan, owned
+from bot.core.platform import ConfigError, load_config
+from bot.core.report import Report
+from bot.core.tree import DirTree
+from bot.core.validate import validate_tree
+from bot.present import terminal as output
 
 FORMATS = click.Choice(["text", "json", "github"])
 repo_option = click.option("--repo", "repo", type=click.Path(file_okay=False, path_type=Path), default=".",
@@ -136,8 +136,8 @@ def check(repo: Path, fmt: str, base: str, head: str) -> None:
     """What the bot says on a pull request from BASE to HEAD of a local git repository."""
     from git import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-    from bot.check import check as run_check
-    from bot.gitrepo import GitTree, changed_files
+    from bot.adapters.git.tree import GitTree, changed_files
+    from bot.core.check import check as run_check
 
     try:
         base_tree, head_tree = GitTree(repo, base), GitTree(repo, head)
@@ -156,7 +156,7 @@ def check(repo: Path, fmt: str, base: str, head: str) -> None:
               help="Write one JSON Schema per offering version here (default: list them).")
 def schemas(repo: Path, out: Path | None) -> None:
     """Publish each offering version's request schema for editors (yaml-language-server)."""
-    from bot.schemas import export
+    from bot.core.schemas import export
 
     tree = _repo(repo)
     try:
@@ -189,7 +189,7 @@ def policy() -> None:
 def policy_scan(policies: tuple[str, ...], payload: str, preprocess: tuple[str, ...],
                 bindings: str | None, out: str) -> None:
     """Drop-in for `kyverno-json scan`: evaluate policies on a JSON or YAML payload."""
-    from bot import policy as engine
+    from bot.core import policy as engine
 
     try:
         loaded = engine.load_policy_paths(list(policies))
@@ -212,7 +212,7 @@ def policy_scan(policies: tuple[str, ...], payload: str, preprocess: tuple[str, 
 
 def _read_payload(path: Path) -> Any:
     """A JSON or YAML payload read the way kyverno-json reads it (several YAML documents make a list)."""
-    from bot.policy import load_payload
+    from bot.core.policy import load_payload
 
     try:
         data = load_payload(path.read_text(encoding="utf-8"), str(path))
@@ -233,7 +233,7 @@ def _read_payload(path: Path) -> Any:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def history(data_dir: Path, repo_name: str | None, request_path: str | None, pr: int | None, fmt: str) -> None:
     """When each request was opened, checked, merged, rendered and applied: time to value."""
-    from bot.history import DB_NAME, format_history, history_rows
+    from bot.adapters.store.history import DB_NAME, format_history, history_rows
 
     folder = data_dir / "history" / repo_name if repo_name else data_dir
     db = folder / DB_NAME

@@ -57,7 +57,7 @@ def add_flux_route(app: Flask, settings: Settings, queue: Queue) -> None:
             return _answer(413, error="event over 1 MB")
         if len(body) > MAX_FLUX_BYTES:
             return _answer(413, error="event over 1 MB")
-        from bot.flux import EventError, parse_event, verify_signature  # the core loads on the first event only
+        from bot.core.flux import EventError, parse_event, verify_signature  # the core loads on the first event only
 
         if not verify_signature(settings.flux_secret, body, request.headers.get(FLUX_SIGNATURE_HEADER)):
             log.warning("flux event for %s/%s: missing or bad %s", owner, name, FLUX_SIGNATURE_HEADER)

@@ -17,8 +17,8 @@ from huey.consumer import Consumer
 from huey.exceptions import RetryTask
 from huey.storage import SqliteStorage
 
+from bot.adapters.store.journal import Journal, RedisJournal, SqliteJournal
 from bot.app.events import Event
-from bot.app.journal import Journal, RedisJournal, SqliteJournal
 from bot.app.settings import Settings
 
 log = logging.getLogger("pledge.queue")

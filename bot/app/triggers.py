@@ -8,8 +8,8 @@ from bot.app.events import Event
 
 FLUX_EVENT = "flux"  # name of the queued Flux deliveries (bot/app/flux_intake.py); GitHub sends no such event
 RENDER_BRANCH_PREFIX = "pledge/render-"
-# What rendering depends on (kept in step with bot.request.REQUESTS, bot.catalog.CATALOG_DIRS and
-# bot.platform.CONFIG_PATH by a test; not imported, so the web process never loads the core).
+# What rendering depends on (kept in step with bot.core.request.REQUESTS, bot.core.catalog.CATALOG_DIRS and
+# bot.core.platform.CONFIG_PATH by a test; not imported, so the web process never loads the core).
 INPUT_DIRS = ("requests", "schemas", "policies", "renderers")
 CONFIG_FILE = "pledge.yaml"
 PUSH_COMMITS_LISTED = 20  # GitHub lists at most this many commits in a push delivery
@@ -23,7 +23,7 @@ def merged(event: Event) -> bool:
 
 
 def is_input(path: str) -> bool:
-    """A path rendering reads (an over-approximation of bot.publish.needs_render: the worker checks again)."""
+    """A path rendering reads (an over-approximation of bot.adapters.git.publish.needs_render: the worker checks again)."""
     return path == CONFIG_FILE or path.split("/", 1)[0] in INPUT_DIRS
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.app import router
+from bot.app import routes as router
 from bot.app.events import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, Event, MalformedDelivery, verify_signature
 from bot.app.flux_intake import add_flux_route
 from bot.app.queue import Queue

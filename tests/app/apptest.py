@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask.testing import FlaskClient
+
+from bot.adapters.github.client import GitHubApp, make_retry
+from bot.app.events import signature
+from bot.app.flows.check import Context
+from bot.app.queue import Queue
+from bot.app.settings import Settings
+from tests.github.fake_github import FakeGitHub
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "github"))
-
-from fake_github import FakeGitHub  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-
-from bot.app.events import signature  # noqa: E402
-from bot.app.github_api import GitHubApp, make_retry  # noqa: E402
-from bot.app.handlers import Context  # noqa: E402
-from bot.app.queue import Queue  # noqa: E402
-from bot.app.settings import Settings  # noqa: E402
-
 PLATFORM = Path(__file__).parent / "platform"
 SECRET = "It's a Secret to Everybody"
 APP_ID = 4242

@@ -6,11 +6,10 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-import github_payloads as gp
-from apptest import Bot
-from fake_git_remote import GitRemote
-
-from bot.audit import AuditStore, Record
+from bot.core.audit import AuditStore, Record
+from tests.app.apptest import Bot
+from tests.github import github_payloads as gp
+from tests.github.fake_git_remote import GitRemote
 
 REPO, PR, AUTHOR = "acme/platform", 7, "dave"
 TEAM = "acme/platform-team"

@@ -3,7 +3,6 @@ Helpers the tests import live in apptest.py."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,18 +11,14 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "github"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from apptest import APP_ID, PLATFORM, SECRET, Bot, make_github, make_queue
-from fake_git_remote import GitRemote
-from fake_github import FakeGitHub
-
-from bot.app.handlers import Context
-from bot.app.mirror import Mirror
-from bot.app.router import Dispatcher
+from bot.adapters.git.mirror import Mirror
+from bot.app.flows.check import Context
+from bot.app.routes import Dispatcher
 from bot.app.settings import Settings
 from bot.app.web import create_app
+from tests.app.apptest import APP_ID, PLATFORM, SECRET, Bot, make_github, make_queue
+from tests.github.fake_git_remote import GitRemote
+from tests.github.fake_github import FakeGitHub
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +35,7 @@ def app_key() -> tuple[str, bytes]:
 @pytest.fixture
 def github_server(app_key: tuple[str, bytes]) -> Iterator[FakeGitHub]:
     """The fake GitHub over HTTP on loopback (end-to-end tests); fails the test on any OpenAPI violation."""
-    from fake_github_server import serve
+    from tests.github.fake_github_server import serve
 
     with serve(app_id=APP_ID, public_key=app_key[1]) as fake:
         yield fake

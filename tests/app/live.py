@@ -15,10 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from bot.app.events import signature
 
-from bot.app.events import signature  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

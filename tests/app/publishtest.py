@@ -11,26 +11,26 @@ from pathlib import Path
 from typing import Any
 
 import git
-import github_payloads as gp
 import pytest
-from apptest import Bot, make_github, make_queue
-from fake_git_remote import GitRemote
-from fake_git_remote import git as run_git
-from fake_github import FakeGitHub
 from flask.testing import FlaskClient
 
-from bot.app import publishing
-from bot.app.handlers import Context
-from bot.app.mirror import Mirror
-from bot.app.router import Dispatcher
+from bot.adapters.git.mirror import Mirror
+from bot.adapters.git.tree import GitTree
+from bot.app.flows import publish as publishing
+from bot.app.flows.check import Context
+from bot.app.routes import Dispatcher
 from bot.app.settings import Settings
 from bot.app.web import create_app
-from bot.build import render_full
-from bot.catalog import load_catalog
-from bot.flux import signature
-from bot.gitrepo import GitTree
-from bot.layout import Plan
-from bot.platform import load_config
+from bot.core.build import render_full
+from bot.core.catalog import load_catalog
+from bot.core.flux import signature
+from bot.core.layout import Plan
+from bot.core.platform import load_config
+from tests.app.apptest import Bot, make_github, make_queue
+from tests.github import github_payloads as gp
+from tests.github.fake_git_remote import GitRemote
+from tests.github.fake_git_remote import git as run_git
+from tests.github.fake_github import FakeGitHub
 from tests.publish.test_flux import event as flux_body
 
 FLUX_SECRET = "flux-token-0123456789abcdef"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 
-from apptest import ROOT
-from fake_github import SPEC_PATH, OpenAPI
+from tests.app.apptest import ROOT
+from tests.github.fake_github import SPEC_PATH, OpenAPI
 
 
 def trim_script():  # type: ignore[no-untyped-def]

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import copy
 
-import github_payloads as gp
-from apptest import Bot
-from commandtest import (
+from bot.app.events import Event
+from bot.app.flows.gate import Snapshot
+from bot.app.routes import match
+from bot.core.commands import BUTTONS
+from bot.core.report import Finding
+from bot.present.checkrun import CheckOutput
+from tests.app.apptest import Bot
+from tests.app.commandtest import (
     AUTHOR,
     DEV,
     PROD,
@@ -22,14 +27,8 @@ from commandtest import (
     sticky,
     with_rules,
 )
-from fake_git_remote import GitRemote
-
-from bot.app.approving import Snapshot
-from bot.app.events import Event
-from bot.app.reporting import CheckOutput
-from bot.app.router import match
-from bot.commands import BUTTONS
-from bot.report import Finding
+from tests.github import github_payloads as gp
+from tests.github.fake_git_remote import GitRemote
 
 APPROVE_BUDGET = ["pulls/get", "teams/get-membership-for-user-in-org", "checks/update", "issues/update-comment",
                   "reactions/create-for-issue-comment"]

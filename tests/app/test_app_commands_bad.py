@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from apptest import Bot
-from commandtest import (
+from tests.app.apptest import Bot
+from tests.app.commandtest import (
     AUTHOR,
     PROD,
     REPO,
@@ -20,7 +20,7 @@ from commandtest import (
     say,
     with_rules,
 )
-from fake_git_remote import GitRemote
+from tests.github.fake_git_remote import GitRemote
 
 
 def prod_pr(bot: Bot, remote: GitRemote) -> str:

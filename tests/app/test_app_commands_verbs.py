@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
-from apptest import PLATFORM, Bot
-from commandtest import AUTHOR, DEV, PROD, REPO, cache, click, latest_run, open_pr, replies, say, with_rules
-from fake_git_remote import GitRemote, git
-
-from bot.app.previewing import render_preview
-from bot.tree import MemoryTree
+from bot.app.flows.preview import render_preview
+from bot.core.tree import MemoryTree
+from tests.app.apptest import PLATFORM, Bot
+from tests.app.commandtest import AUTHOR, DEV, PROD, REPO, cache, click, latest_run, open_pr, replies, say, with_rules
+from tests.github.fake_git_remote import GitRemote, git
 
 SEARCH = "requests/dev/search/index.yaml"
 

@@ -7,15 +7,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import github_payloads as gp
 import pytest
-from apptest import process_env
-from fake_git_remote import GitRemote
-from fake_github import FakeGitHub
-from live import LiveApp, wait_until
-from test_app_flow import BAD, GOOD
 
 from bot.app.settings import Settings
+from tests.app.apptest import process_env
+from tests.app.live import LiveApp, wait_until
+from tests.app.test_app_flow import BAD, GOOD
+from tests.github import github_payloads as gp
+from tests.github.fake_git_remote import GitRemote
+from tests.github.fake_github import FakeGitHub
 
 pytestmark = pytest.mark.e2e
 REQ = "requests/dev/payments/orders.yaml"
@@ -104,7 +104,7 @@ def test_pledge_serve_runs_web_and_worker_in_one_process(settings: Settings, git
     import subprocess
     import sys
 
-    from live import free_port
+    from tests.app.live import free_port
 
     real = dataclasses.replace(settings, github_api_url=github.base_url)
     port = free_port()

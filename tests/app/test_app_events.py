@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import github_payloads as gp
 import pytest
 
 from bot.app.events import Event, MalformedDelivery, signature, verify_signature
+from tests.github import github_payloads as gp
 
 
 def test_official_signature_vector() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import github_payloads as gp
-from apptest import Bot
-from fake_git_remote import GitRemote
+from tests.app.apptest import Bot
+from tests.github import github_payloads as gp
+from tests.github.fake_git_remote import GitRemote
 
 GOOD = """apiVersion: pledge.dev/v1
 kind: Cache

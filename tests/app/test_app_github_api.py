@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from apptest import APP_ID, make_github
-from fake_github import FakeGitHub
-from fake_github_server import serve
 
-from bot.app.github_api import GitHubApp, make_retry
+from bot.adapters.github.client import GitHubApp, make_retry
 from bot.app.queue import RetryLater
-from bot.app.reporting import MARKER, CheckOutput, cut
 from bot.app.settings import Settings
+from bot.present.checkrun import MARKER, CheckOutput, cut
+from tests.app.apptest import APP_ID, make_github
+from tests.github.fake_github import FakeGitHub
+from tests.github.fake_github_server import serve
 
 REPO = "acme/platform"
 SHA = "a" * 40
@@ -41,7 +41,7 @@ def test_the_spec_rejects_51_annotations_in_one_request(settings: Settings, fake
     """The fake really validates: what the batching avoids is refused (and recorded as a violation)."""
     inst = make_github(settings).installation(1)
     output = CheckOutput("t", "s", "", tuple(annotation(i) for i in range(51)))
-    from bot.app.github_api import GithubException
+    from bot.adapters.github.client import GithubException
 
     with pytest.raises(GithubException) as info:
         too_many = {"title": "t", "summary": "s", "annotations": list(output.annotations)}
@@ -69,7 +69,7 @@ def test_502s_are_retried(settings: Settings, fake: FakeGitHub) -> None:
 
 def test_persistent_5xx_surfaces_as_an_error_for_the_queue_to_retry(settings: Settings, fake: FakeGitHub) -> None:
     fake.fail("post", RUNS, 503, times=10)
-    from bot.app.github_api import GithubException
+    from bot.adapters.github.client import GithubException
 
     with pytest.raises(GithubException):
         make_github(settings).installation(1).create_check_run(REPO, name="pledge", head_sha=SHA, external_id="x")

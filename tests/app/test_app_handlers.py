@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import github_payloads as gp
 import pytest
-from apptest import Bot
-from fake_git_remote import GitRemote
-from test_app_flow import BAD, GOOD, open_pr
 
+from bot.adapters.git.mirror import Mirror, MirrorError
+from bot.adapters.store.journal import SqliteJournal
 from bot.app.events import Event
-from bot.app.journal import SqliteJournal
-from bot.app.mirror import Mirror, MirrorError
-from bot.app.router import Dispatcher
-from bot.report import Report
+from bot.app.routes import Dispatcher
+from bot.core.report import Report
+from tests.app.apptest import Bot
+from tests.app.test_app_flow import BAD, GOOD, open_pr
+from tests.github import github_payloads as gp
+from tests.github.fake_git_remote import GitRemote
 
 REQ = "requests/dev/payments/orders.yaml"
 
@@ -133,7 +133,7 @@ def test_a_crashing_check_reports_failure_instead_of_hanging(bot: Bot, remote: G
 
 
 def test_many_findings_become_batched_annotations(bot: Bot, remote: GitRemote) -> None:
-    from bot.report import error
+    from bot.core.report import error
 
     def noisy(*args: object) -> Report:
         return Report(findings=[error(REQ, i, 1, "schema.x", f"problem {i}") for i in range(1, 131)], judged=[REQ])
@@ -174,7 +174,7 @@ def test_run_check_with_missing_installation_is_skipped(bot: Bot) -> None:
 def test_action_required_links_the_pull_request(bot: Bot, remote: GitRemote) -> None:
     from datetime import UTC, datetime
 
-    from bot.audit import AuditStore, Record
+    from bot.core.audit import AuditStore, Record
 
     AuditStore(bot.settings.data_dir).add(Record("acme/platform", 7, "hold", "bob", "f" * 40, datetime.now(UTC)))
     sha = open_pr(bot, remote, {REQ: GOOD})  # a standing hold makes the check action_required

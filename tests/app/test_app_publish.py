@@ -7,13 +7,24 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-import github_payloads as gp
 import pytest
-from apptest import Bot
 from click.testing import CliRunner
-from fake_git_remote import GitRemote
-from fake_github import FakeGitHub
-from publishtest import (
+
+from bot.adapters.git.publish import PublishRace
+from bot.adapters.store.history import History, history_rows
+from bot.app.events import Event
+from bot.app.flows import publish as publishing
+from bot.app.queue import RetryLater
+from bot.app.routes import match
+from bot.app.settings import Settings
+from bot.app.triggers import CONFIG_FILE, INPUT_DIRS
+from bot.cli import main
+from bot.core.audit import AuditStore, Record
+from bot.core.catalog import CATALOG_DIRS
+from bot.core.platform import CONFIG_PATH
+from bot.core.request import REQUESTS
+from tests.app.apptest import Bot
+from tests.app.publishtest import (
     REPO,
     commits,
     deliver,
@@ -29,20 +40,9 @@ from publishtest import (
     tip_message,
     unprotect,
 )
-
-from bot.app import publishing
-from bot.app.events import Event
-from bot.app.queue import RetryLater
-from bot.app.router import match
-from bot.app.settings import Settings
-from bot.app.triggers import CONFIG_FILE, INPUT_DIRS
-from bot.audit import AuditStore, Record
-from bot.catalog import CATALOG_DIRS
-from bot.cli import main
-from bot.history import History, history_rows
-from bot.platform import CONFIG_PATH
-from bot.publish import PublishRace
-from bot.request import REQUESTS
+from tests.github import github_payloads as gp
+from tests.github.fake_git_remote import GitRemote
+from tests.github.fake_github import FakeGitHub
 
 __all__ = ["fast_publishing", "pub"]
 ORDERS = "requests/dev/payments/orders.yaml"
@@ -173,7 +173,7 @@ def test_a_protected_branch_gets_a_labelled_render_pr(pub: Bot, remote: GitRemot
     unprotect(remote)
     render_head = commits(remote, "pledge/render-pr-7")[0]
     sync(remote)
-    from fake_git_remote import git
+    from tests.github.fake_git_remote import git
 
     git(remote.work, "fetch", "-q", "origin", "pledge/render-pr-7")
     git(remote.work, "merge", "-q", "--no-ff", "-m", f"Merge pull request #{number}", "FETCH_HEAD")

@@ -7,17 +7,17 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import github_payloads as gp
 import pytest
-from apptest import process_env
-from fake_git_remote import GitRemote
-from fake_github import FakeGitHub
-from live import LiveApp, wait_until
-from publishtest import FLUX_SECRET, REPO, commits, flux_body, merge_pr, request, sync, tip_message
 
-from bot.app.publishing import MARKER
+from bot.app.flows.publish import MARKER
 from bot.app.settings import Settings
-from bot.flux import signature
+from bot.core.flux import signature
+from tests.app.apptest import process_env
+from tests.app.live import LiveApp, wait_until
+from tests.app.publishtest import FLUX_SECRET, REPO, commits, flux_body, merge_pr, request, sync, tip_message
+from tests.github import github_payloads as gp
+from tests.github.fake_git_remote import GitRemote
+from tests.github.fake_github import FakeGitHub
 
 pytestmark = pytest.mark.e2e
 

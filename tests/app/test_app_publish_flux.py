@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from apptest import Bot
-from fake_git_remote import GitRemote
-from fake_github import FakeGitHub
-from publishtest import (
+from bot.adapters.store.history import history_rows
+from bot.app.flux_intake import MAX_FLUX_BYTES
+from tests.app.apptest import Bot
+from tests.app.publishtest import (
     REPO,
     commits,
     deliver,
@@ -19,9 +19,8 @@ from publishtest import (
     request,
     sync,
 )
-
-from bot.app.flux_intake import MAX_FLUX_BYTES
-from bot.history import history_rows
+from tests.github.fake_git_remote import GitRemote
+from tests.github.fake_github import FakeGitHub
 
 __all__ = ["fast_publishing", "pub"]
 HEALTH = "timeout waiting for: [ConfigMap/payments/cache-c8 status: 'InProgress']"

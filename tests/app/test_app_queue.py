@@ -10,12 +10,11 @@ import threading
 import time
 from pathlib import Path
 
-import github_payloads as gp
-from apptest import make_queue, process_env
-
 from bot.app.events import Event
 from bot.app.queue import GAVE_UP, PROCESSED, RetryLater
 from bot.app.settings import Settings
+from tests.app.apptest import ROOT, make_queue, process_env
+from tests.github import github_payloads as gp
 
 HERE = Path(__file__).parent
 
@@ -139,8 +138,9 @@ def test_retry_later_is_not_a_failure(settings: Settings) -> None:
 
 
 def run_worker(settings: Settings, log: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, str(HERE / "recording_worker.py"), str(log), *args],
-                            env=process_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "tests.app.recording_worker", str(log), *args],
+                            env=process_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=ROOT)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

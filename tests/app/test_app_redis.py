@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import github_payloads as gp
 import pytest
-from apptest import process_env
-from live import LiveApp, free_port, wait_until
 
 from bot.app.settings import Settings
+from tests.app.apptest import ROOT, process_env
+from tests.app.live import LiveApp, free_port, wait_until
+from tests.github import github_payloads as gp
 
 HERE = Path(__file__).parent
 
@@ -69,8 +69,8 @@ def test_two_workers_on_redis_process_each_delivery_once_in_per_pr_order(
     with LiveApp(env, tmp_path / "logs", gunicorn_args=("--workers", "2")) as app:
         app.start_web()
         assert app.request("GET", "/readyz") == (200, {"status": "ready", "queue": "redis"})
-        workers = [subprocess.Popen([sys.executable, str(HERE / "recording_worker.py"), str(log), "", "0.03"],
-                                    env=env, stderr=subprocess.DEVNULL) for _ in range(2)]
+        workers = [subprocess.Popen([sys.executable, "-m", "tests.app.recording_worker", str(log), "", "0.03"],
+                                    env=env, stderr=subprocess.DEVNULL, cwd=ROOT) for _ in range(2)]
         app.workers.extend(workers)
 
         def send_pr(number: int) -> list[tuple[int, object]]:
@@ -99,7 +99,7 @@ def test_two_workers_on_redis_process_each_delivery_once_in_per_pr_order(
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def test_journal_backends_behave_alike(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    from bot.app.journal import Journal, RedisJournal, SqliteJournal
+    from bot.adapters.store.journal import Journal, RedisJournal, SqliteJournal
 
     if backend == "redis":
         import redis

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.app.reporting import (
+from bot.core.report import EnvPreview, FileChange, Finding, Report, error, warning
+from bot.present.checkrun import (
     MARKER,
     MAX_OUTPUT_CHARS,
     annotations_for,
@@ -11,7 +12,6 @@ from bot.app.reporting import (
     cut,
     title,
 )
-from bot.report import EnvPreview, FileChange, Finding, Report, error, warning
 
 SHA = "0123456789abcdef" * 2 + "01234567"
 REQ = "requests/dev/payments/orders.yaml"

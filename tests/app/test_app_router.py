@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import github_payloads as gp
-
-from bot.app import handlers
 from bot.app.events import Event
-from bot.app.router import ROUTES, Route, match
+from bot.app.flows import check as handlers
+from bot.app.routes import ROUTES, Route, match
+from tests.github import github_payloads as gp
 
 
 def test_every_route_names_a_handler() -> None:

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from apptest import ROOT
 
 from bot.app.settings import DEFAULT_API_URL, DEFAULT_GIT_URL, Settings, SettingsError
+from tests.app.apptest import ROOT
 
 
 def env(tmp_path: Path, key: str, **extra: str) -> dict[str, str]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-import github_payloads as gp
-from apptest import SECRET, Bot, headers
-
 from bot.app.settings import MAX_PAYLOAD_BYTES
+from tests.app.apptest import SECRET, Bot, headers
+from tests.github import github_payloads as gp
 
 
 def post(bot: Bot, event: str, body: bytes, **hdrs: str) -> tuple[int, dict]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.approvals import (
+from bot.core.approvals import (
     RULE_SCHEMA,
     Approval,
     ApprovalResult,
@@ -25,10 +25,10 @@ from bot.approvals import (
     make_is_eligible,
     request_keys,
 )
-from bot.check import check
-from bot.platform import parse_config
-from bot.report import Finding, error, warning
-from bot.tree import Change, MemoryTree, diff_trees
+from bot.core.check import check
+from bot.core.platform import parse_config
+from bot.core.report import Finding, error, warning
+from bot.core.tree import Change, MemoryTree, diff_trees
 
 HEAD, OLD = "def5678" + "0" * 33, "abc1234" + "0" * 33
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.commands import (
+from bot.core.commands import (
     COMMANDS,
     Command,
     at_least,
@@ -24,7 +24,7 @@ from bot.commands import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ["bot/commands.py", "bot/approvals.py", "bot/audit.py"]
+PURE = ["bot/core/commands.py", "bot/core/approvals.py", "bot/core/audit.py"]
 
 
 def cmd(verb: str, *args: str) -> Command:
@@ -133,7 +133,7 @@ def test_triage_survives_odd_payloads() -> None:
 
 
 def test_pure_modules_import_no_flask_github_or_git() -> None:
-    probe = ("import sys, bot.commands, bot.approvals, bot.audit; "
+    probe = ("import sys, bot.core.commands, bot.core.approvals, bot.core.audit; "
              "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'github', 'git', 'huey', 'requests'}))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -12,8 +12,8 @@ import pytest
 import referencing
 import referencing.jsonschema
 
-from bot import commands
-from bot.commands import (
+from bot.core import commands
+from bot.core.commands import (
     BUTTONS,
     COMMANDS,
     MAX_ARG_CHARS,

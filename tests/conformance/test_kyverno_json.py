@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot import policy
-from bot.policy.keys import parse_key
+from bot.core import policy
+from bot.core.policy.keys import parse_key
 
 CORPUS = Path(__file__).parent / "kyverno-json"
 CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir() and p.name[:3].isdigit())

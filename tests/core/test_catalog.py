@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.catalog import load_catalog
-from bot.tree import MemoryTree
+from bot.core.catalog import load_catalog
+from bot.core.tree import MemoryTree
 
 SCHEMA = """x-pledge:
   kind: Postgres

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from bot.build import render_full, render_incremental
-from bot.catalog import load_catalog
 from bot.cli import main
-from bot.platform import load_config
-from bot.tree import DirTree
+from bot.core.build import render_full, render_incremental
+from bot.core.catalog import load_catalog
+from bot.core.platform import load_config
+from bot.core.tree import DirTree
 from tests.core.conftest import request
 
 Write = Callable[[str, str | bytes], Path]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.report import Finding
-from bot.tree import DirTree
-from bot.validate import validate_tree
+from bot.core.report import Finding
+from bot.core.tree import DirTree
+from bot.core.validate import validate_tree
 from tests.core.conftest import request
 
 Write = Callable[[str, str | bytes], Path]

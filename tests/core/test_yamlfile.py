@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.yamlfile import MAX_BYTES, YamlProblem, load
+from bot.core.yamlfile import MAX_BYTES, YamlProblem, load
 
 
 @pytest.mark.parametrize(

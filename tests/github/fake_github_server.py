@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from fake_github import FakeGitHub
+from tests.github.fake_github import FakeGitHub
 
 
 class _Handler(BaseHTTPRequestHandler):

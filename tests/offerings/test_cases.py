@@ -8,7 +8,7 @@ A case folder holds:
 - optionally `files/`: more files of the platform repository (its own schemas/, renderers/, policies/, or a
   pledge.yaml replacing tests/offerings/pledge.yaml).
 
-The request is judged like `pledge validate` (`bot.validate.validate_tree`); a request without error findings
+The request is judged like `pledge validate` (`bot.core.validate.validate_tree`); a request without error findings
 is then rendered and its objects judged by the rendered-object policies, like `pledge render` and `pledge check`.
 Every bundled policy must have at least one case where it passes and one where it fails.
 """
@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.catalog import load_catalog
-from bot.platform import load_config
-from bot.render import render_request
-from bot.report import Finding
-from bot.request import parse
-from bot.tree import MemoryTree
-from bot.validate import bindings, judge_rendered, request_entries, validate_tree
+from bot.core.catalog import load_catalog
+from bot.core.platform import load_config
+from bot.core.render import render_request
+from bot.core.report import Finding
+from bot.core.request import parse
+from bot.core.tree import MemoryTree
+from bot.core.validate import bindings, judge_rendered, request_entries, validate_tree
 from tests.offerings.conftest import CASES, PLEDGE
 
 EXPECTED_KEYS = {"rule", "line", "severity", "message"}

@@ -1,7 +1,7 @@
 """Every bundled offering renders objects a cluster accepts.
 
 For each environment, every rich request of tests/offerings/conftest.py is parsed and rendered through the
-core (`bot.request.parse`, `bot.render.render_request`); then each rendered object is validated:
+core (`bot.core.request.parse`, `bot.core.render.render_request`); then each rendered object is validated:
 - CRD kinds against the upstream CRD's openAPIV3Schema (tests/crds/, see scripts/copy_crds.py), made strict
   by injecting `additionalProperties: false` wherever an object schema lists `properties` and allows
   nothing else, so a misspelt field fails; plus the CEL rules JSON Schema cannot run, checked by hand;
@@ -25,13 +25,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot.build import Build, render_requests
-from bot.catalog import load_catalog
-from bot.layout import index_files
-from bot.platform import load_config
-from bot.render import render_request
-from bot.request import parse
-from bot.tree import MemoryTree
+from bot.core.build import Build, render_requests
+from bot.core.catalog import load_catalog
+from bot.core.layout import index_files
+from bot.core.platform import load_config
+from bot.core.render import render_request
+from bot.core.request import parse
+from bot.core.tree import MemoryTree
 from tests.offerings.conftest import CRDS, ENVS, OFFERINGS, PLEDGE, RICH, rich_requests
 
 K8S_VERSION = "1.33"

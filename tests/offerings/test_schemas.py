@@ -10,12 +10,12 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.catalog import Offering, load_catalog
-from bot.platform import load_config
-from bot.render import render_request
-from bot.request import parse
-from bot.schemas import request_schema
-from bot.tree import MemoryTree
+from bot.core.catalog import Offering, load_catalog
+from bot.core.platform import load_config
+from bot.core.render import render_request
+from bot.core.request import parse
+from bot.core.schemas import request_schema
+from bot.core.tree import MemoryTree
 from tests.offerings.conftest import ENVS, OFFERINGS, PLEDGE, ROOT, rich_requests
 
 LIFECYCLES = {"alpha", "beta", "stable", "deprecated", "retired"}
@@ -86,7 +86,7 @@ def test_docs_describe_every_field(name: str) -> None:
 
 @pytest.mark.parametrize("name", OFFERINGS)
 def test_published_request_schema_accepts_the_rich_requests(name: str) -> None:
-    """The editor schema (bot.schemas) of each offering is valid and agrees with the core on real requests."""
+    """The editor schema (bot.core.schemas) of each offering is valid and agrees with the core on real requests."""
     offering = bundled()[name]
     schema = request_schema(offering)
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from bot.policy import Policy, RuleResult, load_policies
+from bot.core.policy import Policy, RuleResult, load_policies
 
 
 def doc(rules: list[dict[str, Any]], name: str = "test", **spec: Any) -> str:

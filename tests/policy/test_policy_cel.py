@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from policy_helpers import check_rule, policy
 
-from bot import policy as engine
-from bot.policy import PolicyLoadError, celexpr, load_policies
+from bot.core import policy as engine
+from bot.core.policy import PolicyLoadError, celexpr, load_policies
+from tests.policy.policy_helpers import check_rule, policy
 
 needs_cel = pytest.mark.skipif(not engine.HAVE_CEL, reason="common-expression-language is not installed "
                                "(test_policy_env reports it; CEL rules then have status error)")
@@ -48,7 +48,7 @@ def test_runtime_errors_are_rule_errors() -> None:
 
 @needs_cel
 def test_syntax_errors_fail_at_load() -> None:
-    from policy_helpers import doc
+    from tests.policy.policy_helpers import doc
 
     with pytest.raises(PolicyLoadError, match="invalid CEL expression"):
         load_policies(doc([check_rule({"(object.)": 1})], compiler="cel"), "c.yaml")

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.policy.dialect import EMPTY_SCOPE, Scope, compile_jp, search
-from bot.policy.model import EvalError
+from bot.core.policy.dialect import EMPTY_SCOPE, Scope, compile_jp, search
+from bot.core.policy.model import EvalError
 
 
 def jp(expr: str, value: Any = None, **variables: Any) -> Any:
@@ -104,7 +104,7 @@ def test_root_is_null_and_variables_resolve() -> None:
 
 def test_let_scopes_are_restored_after_errors() -> None:
     program = compile_jp("let $a = `1` in at(`[]`, $a)")
-    from bot.policy.dialect import Evaluator
+    from bot.core.policy.dialect import Evaluator
 
     ev = Evaluator()
     with pytest.raises(EvalError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_helpers import check_rule, policy, run
 
-from bot.policy import ScanError, scan
-from bot.policy import dialect as dialect_module
+from bot.core.policy import ScanError, scan
+from bot.core.policy import dialect as dialect_module
+from tests.policy.policy_helpers import check_rule, policy, run
 
 
 def _applies(match: dict[str, Any], payload: Any, key: str = "match") -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 import jmespath
 import pytest
 
-from bot import policy
+from bot.core import policy
 
 
 def _record_matches(dist: metadata.Distribution, module_file: Path) -> bool:
@@ -42,7 +42,7 @@ def test_jmespath_is_the_community_edition() -> None:
 
 
 def test_regular_expressions_use_re2() -> None:
-    from bot.policy import regex
+    from bot.core.policy import regex
 
     assert regex.HAVE_RE2, "install google-re2: without it regex functions report errors"
     assert metadata.distribution("google-re2")

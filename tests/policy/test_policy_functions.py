@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot.policy.dialect import search
-from bot.policy.model import EvalError
-from bot.policy.quantity import format_duration, parse_duration
+from bot.core.policy.dialect import search
+from bot.core.policy.model import EvalError
+from bot.core.policy.quantity import format_duration, parse_duration
 
 
 def jp(expr: str, value: Any = None) -> Any:

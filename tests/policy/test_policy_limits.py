@@ -6,11 +6,11 @@ import time
 from typing import Any
 
 import pytest
-from policy_helpers import run
 
-from bot.policy import load_payload
-from bot.policy.model import MAX_STEPS, MAX_STRING, RuleResult
-from bot.policy.regex import HAVE_RE2
+from bot.core.policy import load_payload
+from bot.core.policy.model import MAX_STEPS, MAX_STRING, RuleResult
+from bot.core.policy.regex import HAVE_RE2
+from tests.policy.policy_helpers import run
 
 
 def _timed(check: Any, payload: Any) -> tuple[RuleResult, float]:

@@ -6,9 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from policy_helpers import doc
 
-from bot.policy import HAVE_CEL, PolicyLoadError, load_policies, load_policy_paths
+from bot.core.policy import HAVE_CEL, PolicyLoadError, load_policies, load_policy_paths
+from tests.policy.policy_helpers import doc
 
 HEAD = "apiVersion: json.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata:\n  name: p\n"
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from policy_helpers import check_rule, policy
-
-from bot.policy import FieldError, RuleResult, Violation, format_json, format_text, scan
+from bot.core.policy import FieldError, RuleResult, Violation, format_json, format_text, scan
+from tests.policy.policy_helpers import check_rule, policy
 
 
 def _results() -> list[RuleResult]:

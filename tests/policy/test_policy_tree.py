@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from policy_helpers import errors, run
-
-from bot.policy.keys import parse_key, resolve_compiler
+from bot.core.policy.keys import parse_key, resolve_compiler
+from tests.policy.policy_helpers import errors, run
 
 
 def test_plain_key_missing_is_a_required_failure() -> None:

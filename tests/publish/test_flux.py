@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.flux import (
+from bot.core.flux import (
     EventError,
     FluxEvent,
     PendingRender,
@@ -24,8 +24,8 @@ from bot.flux import (
     signature,
     verify_signature,
 )
-from bot.layout import owned
-from bot.yamlfile import load
+from bot.core.layout import owned
+from bot.core.yamlfile import load
 
 CRDS = Path(__file__).parent / "crds"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -215,7 +215,8 @@ def test_one_comment_per_pr() -> None:
 def test_flux_and_history_import_no_adapter() -> None:
     import subprocess
     import sys
-    code = ("import sys, bot.flux, bot.history; bad = {'git', 'github', 'flask'} & set(sys.modules); "
+    code = ("import sys, bot.core.flux, bot.adapters.store.history; "
+            "bad = {'git', 'github', 'flask'} & set(sys.modules); "
             "print(sorted(bad)); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -11,8 +11,16 @@ from pathlib import Path
 import git
 import pytest
 
-import bot.publish as publish_mod
-from bot.publish import MergeInfo, PublishError, PublishRace, needs_render, publish, render_on_branch, summary
+import bot.adapters.git.publish as publish_mod
+from bot.adapters.git.publish import (
+    MergeInfo,
+    PublishError,
+    PublishRace,
+    needs_render,
+    publish,
+    render_on_branch,
+    summary,
+)
 from tests.publish.conftest import Remote, drift, merge_info, rendered_files, request, run_git
 
 SESSIONS = "requests/dev/payments/sessions.yaml"

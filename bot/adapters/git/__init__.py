@@ -1,0 +1,1 @@
+"""Git: trees of commits, the cached bare mirrors, the one commit builder and push."""

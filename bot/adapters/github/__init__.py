@@ -1,0 +1,1 @@
+"""GitHub REST through PyGithub; GithubException is translated into Pledge errors here only."""

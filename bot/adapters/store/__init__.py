@@ -1,0 +1,1 @@
+"""Durable state: the delivery journal, the audit trail and the history."""

@@ -1,0 +1,258 @@
+"""Orchestration only: read the PR with git, run the core's check, report through the GitHub adapter."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.adapters.git.mirror import Mirror
+from bot.adapters.github.client import GitHubApp, Installation
+from bot.adapters.store.journal import Journal
+from bot.app.events import EXTERNAL_ID_PREFIX, Event
+from bot.app.flows import gate as approving
+from bot.app.flows import publish as publishing
+from bot.app.queue import RetryLater
+from bot.app.settings import Settings
+from bot.core.catalog import CATALOG_DIRS
+from bot.core.commands import BUTTONS
+from bot.core.layout import GENERATED
+from bot.core.platform import CONFIG_PATH
+from bot.core.report import Report
+from bot.core.request import REQUESTS, is_ignored
+from bot.core.tree import Change, Tree
+from bot.present.checkrun import MARKER, check_output, cleared_comment, comment_body, failed_output, quiet_output
+
+log = logging.getLogger("pledge.handlers")
+
+Checker = Callable[[Tree, Tree, Sequence[Change]], Report]
+NO_COMMENT = "none"  # journal value: we know the PR has no Pledge comment (we saw it opened)
+CLEARED = ":cleared"  # suffix: the comment already says there is nothing to report
+
+
+def _default_checker() -> Checker:
+    from bot.core.check import check
+
+    return check
+
+
+@dataclass
+class Context:
+    """What handlers work with; one per worker process."""
+
+    settings: Settings
+    github: GitHubApp
+    mirror: Mirror
+    journal: Journal
+    checker: Checker = field(default_factory=_default_checker)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, journal: Journal) -> Context:
+        return cls(settings, GitHubApp.from_settings(settings), Mirror(settings.data_dir, settings.git_url), journal)
+
+
+def is_relevant(path: str) -> bool:
+    """A file whose change Pledge must judge: a request, the catalog, pledge.yaml or a rendered file."""
+    top = path.split("/", 1)[0]
+    if top == REQUESTS:
+        return not is_ignored(path)
+    return path == CONFIG_PATH or top in CATALOG_DIRS or top in GENERATED
+
+
+def _installation(ctx: Context, event: Event) -> Installation | None:
+    if event.installation_id is None or event.repo is None:
+        log.warning("%s: no installation or repository in the payload; is this an App delivery?", event.describe())
+        return None
+    return ctx.github.installation(event.installation_id)
+
+
+def check_pull_request(ctx: Context, event: Event) -> None:
+    """pull_request opened / synchronize / reopened / edited (base changed): check the head commit."""
+    pr: dict[str, Any] = dict(event.payload.get("pull_request") or {})
+    inst = _installation(ctx, event)
+    number = event.pr_number
+    if inst is None or number is None or event.repo is None:
+        return
+    if pr.get("state") != "open":
+        log.info("%s: pull request is %s; nothing to check", event.describe(), pr.get("state"))
+        return
+    author = str((pr.get("user") or {}).get("login") or "")
+    run_check(ctx, inst, event.repo, number, base_ref=pr["base"]["ref"], head_sha=pr["head"]["sha"],
+              new_pull=event.action == "opened", pull_url=_pull_url(event, number), author=author)
+
+
+def _pull_url(event: Event, number: int) -> str:
+    """The PR's page (on github.com or a GHES host), from the payload's repository."""
+    repo = event.payload.get("repository")
+    base = repo.get("html_url") if isinstance(repo, dict) else None
+    return f"{base}/pull/{number}" if isinstance(base, str) else ""
+
+
+def run_check(
+    ctx: Context,
+    inst: Installation,
+    repo: str,
+    number: int,
+    *,
+    base_ref: str,
+    head_sha: str,
+    new_pull: bool = False,
+    pull_url: str = "",
+    author: str = "",
+) -> None:
+    """The check of one PR head: 1 REST call when no relevant file changed, else create, complete, comment.
+    `pull_url` becomes the run's details_url when the conclusion is action_required (GitHub wants one).
+    Approvals (bot/app/approving.py) gate the conclusion; the snapshot they need later is stored last."""
+    comment_key = f"comment:{repo}#{number}"
+    if new_pull and ctx.journal.get(comment_key) is None:
+        ctx.journal.put(comment_key, NO_COMMENT)
+    trees = ctx.mirror.pull_request(repo, inst.token(), number, base_ref, head_sha)
+    if trees is None:
+        return
+    try:
+        paths = [c.path for c in trees.changed] + [c.old_path for c in trees.changed if c.old_path]
+        publishing.record_check(ctx, repo, number, paths, opened=new_pull)  # time to value (bot.adapters.store.history)
+        external_id = f"{EXTERNAL_ID_PREFIX}{number}"
+        name = ctx.settings.check_name
+        if not any(is_relevant(p) for p in paths):  # holds still apply: they gate any PR
+            gate, snap = approving.check_gate(ctx, inst, repo, number, trees, Report(), author=author,
+                                              base_ref=base_ref, pull_url=pull_url, quiet=True)
+            snap.output = quiet_output(len(trees.changed))
+            details = pull_url if gate.conclusion == "action_required" and pull_url else None
+            snap.run_id = inst.create_check_run(repo, name=name, head_sha=trees.head_sha, external_id=external_id,
+                                                conclusion=gate.conclusion, output=gate.output(snap.output),
+                                                details_url=details)
+            sync_comment(ctx, inst, repo, number, gate.comment(None, trees.head_sha), trees.head_sha)
+            approving.save_snapshot(ctx, repo, number, snap)
+            return
+        run_id = inst.create_check_run(repo, name=name, head_sha=trees.head_sha, external_id=external_id)
+        try:
+            report = ctx.checker(trees.base, trees.head, trees.changed)
+            gate, snap = approving.check_gate(ctx, inst, repo, number, trees, report, author=author,
+                                              base_ref=base_ref, pull_url=pull_url)
+        except RetryLater:
+            raise
+        except Exception as exc:
+            log.exception("%s#%s: the check of %s crashed", repo, number, trees.head_sha)
+            inst.complete_check_run(repo, run_id, conclusion="failure",
+                                    output=failed_output(f"Pledge hit an internal error ({type(exc).__name__})."))
+            return
+        snap.run_id, snap.output = run_id, check_output(report, trees.head_sha)
+        snap.comment = comment_body(report, trees.head_sha)
+        details = pull_url if gate.conclusion == "action_required" and pull_url else None
+        inst.complete_check_run(repo, run_id, conclusion=gate.conclusion, output=gate.output(snap.output),
+                                details_url=details, actions=BUTTONS)
+        log.info("%s#%s: %s is %s (%d findings)", repo, number, trees.head_sha[:12], gate.conclusion,
+                 len(report.findings))
+        sync_comment(ctx, inst, repo, number, gate.comment(snap.comment, trees.head_sha), trees.head_sha)
+        approving.save_snapshot(ctx, repo, number, snap)
+    finally:
+        trees.close()
+
+
+def sync_comment(ctx: Context, inst: Installation, repo: str, number: int, body: str | None, head_sha: str) -> None:
+    """The sticky comment says `body`, or that nothing is left to report."""
+    if body is None:
+        _clear_comment(ctx, inst, repo, number, head_sha)
+    else:
+        _post_comment(ctx, inst, repo, number, body)
+
+
+def _post_comment(ctx: Context, inst: Installation, repo: str, number: int, body: str) -> None:
+    key = f"comment:{repo}#{number}"
+    known = ctx.journal.get(key)
+    known_id = int(known.removesuffix(CLEARED)) if known and known != NO_COMMENT else None
+    comment_id = inst.upsert_comment(repo, number, body, marker=MARKER, known_id=known_id,
+                                     may_exist=known is None)
+    ctx.journal.put(key, str(comment_id))
+
+
+def _clear_comment(ctx: Context, inst: Installation, repo: str, number: int, head_sha: str) -> None:
+    """A PR that had something to say and no longer has: say so in the same comment (once)."""
+    key = f"comment:{repo}#{number}"
+    known = ctx.journal.get(key)
+    if known is None or known == NO_COMMENT or known.endswith(CLEARED):
+        return
+    comment_id = inst.upsert_comment(repo, number, cleared_comment(head_sha), marker=MARKER,
+                                     known_id=int(known), may_exist=True)
+    ctx.journal.put(key, f"{comment_id}{CLEARED}")
+
+
+def pull_request_closed(ctx: Context, event: Event) -> None:
+    """Closed (merged or not): drop the PR's ref from the mirror. Publishing a merge is its own route."""
+    if event.repo and event.pr_number is not None:
+        ctx.mirror.forget_pull(event.repo, event.pr_number)
+        log.info("%s: closed; mirror ref dropped", event.describe())
+
+
+def publish_merge(ctx: Context, event: Event) -> None:
+    """pull_request closed with merged: render, push, comment once (bot/app/publishing.py)."""
+    publishing.publish_merge(ctx, event)
+
+
+def publish_push(ctx: Context, event: Event) -> None:
+    """A push to the default branch outside a PR: rendered like a merge (bot/app/publishing.py)."""
+    publishing.publish_push(ctx, event)
+
+
+def flux_event(ctx: Context, event: Event) -> None:
+    """A Flux event from POST /flux: settle renders, tell the PRs (bot/app/feedback.py)."""
+    from bot.app.flows import feedback
+
+    feedback.flux_event(ctx, event)
+
+
+def rerun_check_run(ctx: Context, event: Event) -> None:
+    """Re-run of the pledge check run: check its commit again (a new run, as GitHub expects)."""
+    run: dict[str, Any] = dict(event.payload.get("check_run") or {})
+    _rerun(ctx, event, str(run.get("head_sha", "")), run.get("pull_requests") or [])
+
+
+def rerun_check_suite(ctx: Context, event: Event) -> None:
+    """"Re-run all checks" of a suite: check every pull request whose head is the suite's commit."""
+    suite: dict[str, Any] = dict(event.payload.get("check_suite") or {})
+    _rerun(ctx, event, str(suite.get("head_sha", "")), suite.get("pull_requests") or [])
+
+
+def _rerun(ctx: Context, event: Event, head_sha: str, pulls: list[dict[str, Any]]) -> None:
+    inst = _installation(ctx, event)
+    if inst is None or event.repo is None or not head_sha:
+        return
+    targets: list[tuple[int, str]] = [
+        (p["number"], p["base"]["ref"]) for p in pulls if isinstance(p, dict) and "base" in p and "number" in p
+    ]
+    if not targets:  # a fork's PR: GitHub lists none in the event
+        numbers = [event.pr_number] if event.pr_number is not None else inst.pulls_for_commit(event.repo, head_sha)
+        for number in numbers:
+            pull = inst.get_pull(event.repo, number)
+            if pull.state == "open":
+                targets.append((number, pull.base_ref))
+    if not targets:
+        log.info("%s: no open pull request has %s; nothing to re-run", event.describe(), head_sha[:12])
+    for number, base_ref in targets:
+        run_check(ctx, inst, event.repo, number, base_ref=base_ref, head_sha=head_sha,
+                  pull_url=_pull_url(event, number))
+
+
+def log_installation(ctx: Context, event: Event) -> None:
+    """installation and installation_repositories: logged (the App needs no state for them)."""
+    payload = event.payload
+    repos = [r.get("full_name") for key in ("repositories", "repositories_added", "repositories_removed")
+             for r in payload.get(key) or [] if isinstance(r, dict)]
+    account = (payload.get("installation") or {}).get("account") or {}
+    log.info("%s: account %s, repositories %s", event.describe(), account.get("login"), repos)
+
+
+def on_command_comment(ctx: Context, event: Event) -> None:
+    """issue_comment.created on a pull request: slash commands (bot/app/commanding.py)."""
+    from bot.app.flows import command as commanding
+
+    commanding.on_command_comment(ctx, event)
+
+
+def on_check_button(ctx: Context, event: Event) -> None:
+    """check_run.requested_action: the Re-run and Preview buttons (bot/app/commanding.py)."""
+    from bot.app.flows import command as commanding
+
+    commanding.on_check_button(ctx, event)

@@ -1,0 +1,243 @@
+"""Publishing in the App: a merged PR or a push to the base branch is rendered, pushed and told on the PR."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+import git
+
+from bot.adapters.git.mirror import Mirror, redact
+from bot.adapters.git.publish import (
+    MergeInfo,
+    PublishError,
+    PublishRace,
+    PublishResult,
+    ancestry,
+    needs_render,
+    publish,
+    summary,
+)
+from bot.adapters.github import publish_rest as rest
+from bot.adapters.github.client import Installation
+from bot.adapters.store.history import History, history_rows
+from bot.app.events import Event
+from bot.app.flows import merged as facts
+from bot.app.queue import RetryLater
+from bot.app.triggers import ZERO_SHA
+from bot.core.request import REQUESTS, is_ignored
+
+if TYPE_CHECKING:
+    from bot.app.flows.check import Context
+
+log = logging.getLogger("pledge.publishing")
+
+MARKER = "<!-- pledge:published -->"
+PUSH_DELAY = 30.0  # a push waits this long after GitHub received it, so the merged PR's own job renders first
+RACE_DELAY = 20.0  # PublishRace: the delivery is tried again after about this long ...
+MAX_RACE_ROUNDS = 6  # ... this many times, then it counts as a failure (queue retries, then gives up)
+PUBLISH_OPTIONS: dict[str, Any] = {}  # extra keyword arguments for bot.adapters.git.publish.publish (tests: backoff)
+_RENDER_PR = re.compile(r"^pledge/render-pr-(\d+)$")
+
+
+def publish_mirror(ctx: Context) -> Mirror:
+    """A second set of bare mirrors, so check fetches and publish fetches never contend for one repository."""
+    return Mirror(ctx.settings.data_dir / "publish", ctx.settings.git_url)
+
+
+def history(ctx: Context, repo: str) -> History:
+    """The time-to-value store of one repository (render commits and environments are per repository)."""
+    publish_mirror(ctx).path(repo)  # checks the name
+    owner, name = repo.split("/")
+    return History(ctx.settings.data_dir / "history" / owner / name)
+
+
+def request_paths(paths: list[str]) -> tuple[str, ...]:
+    return tuple(sorted({p for p in paths if p.startswith(REQUESTS + "/") and not is_ignored(p)}))
+
+
+def record_check(ctx: Context, repo: str, number: int, paths: list[str], *, opened: bool) -> None:
+    """Time to value, from the check flow: when a PR with requests was opened and (last) checked."""
+    requests = request_paths(paths)
+    if not requests:
+        return
+    try:
+        store = history(ctx, repo)
+        if opened:
+            store.record("opened", requests, pr=number)
+        store.record("checked", requests, pr=number)
+    except Exception:  # history must never break a check
+        log.exception("%s#%s: could not record the check in the history", repo, number)
+
+
+def _installation(ctx: Context, event: Event) -> Installation | None:
+    if event.installation_id is None or event.repo is None:
+        log.warning("%s: no installation or repository in the payload", event.describe())
+        return None
+    ctx.journal.put(f"installation:{event.repo}", str(event.installation_id))  # for Flux events (no installation)
+    return ctx.github.installation(event.installation_id)
+
+
+def publish_merge(ctx: Context, event: Event) -> None:
+    """pull_request closed with merged: render the base branch, push, and say so on the PR in one comment
+    (one REST call; plus one GET of the reviews when the approval flow recorded nothing for the PR)."""
+    pr: dict[str, Any] = dict(event.payload.get("pull_request") or {})
+    repo, number, inst = event.repo, event.pr_number, _installation(ctx, event)
+    if repo is None or number is None or inst is None:
+        return
+    ctx.mirror.forget_pull(repo, number)  # what the generic closed row does for the check mirror
+    state_key = f"published:{repo}#{number}"
+    state = ctx.journal.get(state_key)
+    if state is not None and state.startswith("done"):
+        log.info("%s: merge already published (%s); nothing to do", event.describe(), state)
+        return
+    base, head_sha = str(pr["base"]["ref"]), str(pr["head"]["sha"])
+    merge_sha = pr.get("merge_commit_sha") or None
+    token, mirror = inst.token(), publish_mirror(ctx)
+    pull_ref = f"refs/pull/{number}/head"
+    bare = mirror.fetch(repo, token, [f"+refs/heads/{base}:refs/heads/{base}", f"+{pull_ref}:{pull_ref}"])
+    try:
+        store = history(ctx, repo)
+        original = _RENDER_PR.match(str(pr["head"].get("ref") or ""))
+        if original:  # a render PR (protected branch) was merged: its original PR's render is now on base
+            _render_pull_merged(ctx, store, repo, int(original[1]), merge_sha or head_sha, state_key)
+            return
+        changed = facts.pull_changes(bare, merge_sha, str(pr["base"].get("sha") or ""), head_sha)
+        if not needs_render(changed) or not facts.is_platform_branch(bare, base):
+            log.info("%s: nothing Pledge renders changed on %s", event.describe(), base)
+            ctx.journal.put(state_key, "done")
+            return
+        author = str((pr.get("user") or {}).get("login") or "")
+        requests = request_paths(changed)
+        approved: tuple[str, ...] = ()  # a retry after the render: its commit already carries them
+        decisions: tuple[str, ...] = ()
+        if state is None:
+            approved, decisions = facts.approvers(ctx.settings.data_dir, inst, bare, repo, number, head_sha, author)
+        merged = MergeInfo(number, str(pr.get("title") or ""), author, approved, requests, merge_sha, decisions)
+        if state is None:
+            store.record("merged", requests, pr=number, at=facts.when(pr.get("merged_at")), sha=merge_sha)
+        result = _publish(ctx, inst, bare, repo, base, merged, token, state_key, tell=number)
+        if result is None:
+            return
+        if result.status == "up-to-date" and merge_sha:
+            result = facts.covering_render(bare, merge_sha, result) or result
+        url = f"{_html_url(event, repo)}/commit/{result.live_sha}"
+        body = f"{MARKER}\n{summary(result, url)}"
+        if result.status == "render-pr":
+            body += _render_pull(ctx, inst, repo, base, result, merged)
+        if state is None:
+            store.record_render(result.live_sha, requests, pr=number, is_ancestor=ancestry(bare))
+            ctx.journal.put(state_key, "rendered")
+        _tell(ctx, inst, repo, number, body, state_key)
+        mirror.forget_pull(repo, number)  # the merged PR's head is not needed any more
+        log.info("%s: %s %s (attempts %d)", event.describe(), result.status, result.live_sha[:12], result.attempts)
+    finally:
+        bare.close()
+
+
+def publish_push(ctx: Context, event: Event) -> None:
+    """A push to the base branch outside any PR: rendered like a merge (`Pledge-Push`, no `Approved-by`).
+    It waits PUSH_DELAY after the push so a merged PR's own job renders first; then it finds the branch
+    up to date and does nothing. No REST call unless the branch is protected (render PR)."""
+    p = event.payload
+    repo, inst = event.repo, _installation(ctx, event)
+    if repo is None or inst is None:
+        return
+    pushed_at = (p.get("repository") or {}).get("pushed_at")
+    if PUSH_DELAY > 0 and isinstance(pushed_at, int | float) and time.time() < pushed_at + PUSH_DELAY:
+        raise RetryLater(pushed_at + PUSH_DELAY - time.time() + 0.5, "waiting for the merged PR's own job")
+    branch, after = str(p["ref"]).removeprefix("refs/heads/"), str(p["after"])
+    token = inst.token()
+    bare = publish_mirror(ctx).fetch(repo, token, [f"+refs/heads/{branch}:refs/heads/{branch}"])
+    try:
+        changed = facts.push_changes(bare, str(p.get("before") or ZERO_SHA), after)
+        if (changed is not None and not needs_render(changed)) or not facts.is_platform_branch(bare, branch):
+            log.info("%s: nothing Pledge renders changed", event.describe())
+            return
+        pusher = str((p.get("pusher") or {}).get("name") or event.sender_login)
+        merged = MergeInfo.for_push(after=after, pusher=pusher, changed=changed or [])
+        result = _publish(ctx, inst, bare, repo, branch, merged, token, f"push:{repo}@{after}", tell=None)
+        if result is None or result.status == "up-to-date":
+            log.info("%s: %s was already rendered", event.describe(), after[:12])
+            return
+        if result.status == "render-pr":
+            _render_pull(ctx, inst, repo, branch, result, merged)
+        history(ctx, repo).record_render(result.live_sha, merged.requests, pr=None, is_ancestor=ancestry(bare))
+        log.info("%s: %s %s", event.describe(), result.status, result.live_sha[:12])
+    finally:
+        bare.close()
+
+
+def _publish(ctx: Context, inst: Installation, bare: git.Repo, repo: str, branch: str, merged: MergeInfo,
+             token: str, key: str, tell: int | None) -> PublishResult | None:
+    """bot.adapters.git.publish.publish with the installation token; a lost race is retried later, other refusals are
+    told once on the PR (None), a failed fetch is raised (the queue retries it)."""
+    mirror = publish_mirror(ctx)
+    env = mirror.git_env(repo, token)
+    try:
+        return publish(bare, remote="origin", branch=branch, merged=merged, git_env=env, **PUBLISH_OPTIONS)
+    except PublishRace as exc:
+        rounds = ctx.journal.incr(f"publish-races:{key}")
+        if rounds <= MAX_RACE_ROUNDS:
+            raise RetryLater(RACE_DELAY * random.uniform(0.5, 1.5), f"lost the push race {rounds} time(s)") from exc
+        raise PublishRace(f"{key}: lost the push race {rounds} times") from None
+    except PublishError as exc:
+        message = redact(str(exc), token, env["GIT_CONFIG_VALUE_0"])
+        if message.startswith("git fetch"):
+            raise PublishError(message) from None
+        log.error("%s: publishing failed: %s", key, message)
+        if tell is not None and ctx.journal.get(f"publish-error:{key}") is None:
+            rest.comment(inst, repo, tell, f"{MARKER}\nPledge could not publish this merge to `{branch}`:\n\n"
+                         f"```\n{message}\n```\n")
+            ctx.journal.put(f"publish-error:{key}", "told")
+        return None
+
+
+def _tell(ctx: Context, inst: Installation, repo: str, number: int, body: str, state_key: str) -> None:
+    """The one comment on the merged PR; after a crash mid-way, find it by its marker instead of posting twice."""
+    if ctx.journal.get(state_key) == "commenting":
+        found = rest.find_comment(inst, repo, number, MARKER)
+        if found is not None:
+            ctx.journal.put(state_key, f"done:{found}")
+            return
+    ctx.journal.put(state_key, "commenting")
+    ctx.journal.put(state_key, f"done:{rest.comment(inst, repo, number, body)}")
+
+
+def _render_pull(ctx: Context, inst: Installation, repo: str, base: str, result: PublishResult,
+                 merged: MergeInfo) -> str:
+    """Open (once) the labelled pull request from the render branch; the line telling the merged PR."""
+    branch = str(result.render_branch)
+    key = f"render-pr:{repo}:{branch}"
+    number = ctx.journal.get(key)
+    if number is None:
+        what = f"#{merged.pr} {merged.title}" if merged.pr is not None else merged.title
+        body = (f"`{base}` is protected, so Pledge could not push this render itself. Merge this pull request "
+                f"(with a merge commit) to publish it; Flux applies it once it is on `{base}`.\n\n"
+                f"{summary(result)}\nAdd the Pledge App to the branch ruleset's bypass list to publish directly "
+                "(docs/publishing.md).\n")
+        opened = rest.open_render_pull(inst, repo, head=branch, base=base, title=f"Pledge: render {what}",
+                                       body=body, label=str(result.label))
+        number = str(opened) if opened is not None else "open"
+        ctx.journal.put(key, number)
+    if number.isdigit():
+        return f"\nRender pull request: #{number} (label `{result.label}`).\n"
+    return f"\nA render pull request from `{branch}` is open (label `{result.label}`).\n"
+
+
+def _render_pull_merged(ctx: Context, store: History, repo: str, original: int, live: str, state_key: str) -> None:
+    """The merged render PR put its original PR's render on the branch: Flux applying `live` makes it live."""
+    requests = sorted({row["request"] for row in history_rows(store.path, pr=original)})
+    if requests and ctx.journal.get(state_key) is None:
+        store.record_render(live, requests, pr=original)
+    ctx.journal.put(state_key, "done")
+    log.info("%s: render PR of #%s merged as %s", repo, original, live[:12])
+
+
+def _html_url(event: Event, repo: str) -> str:
+    r = event.payload.get("repository")
+    url = r.get("html_url") if isinstance(r, dict) else None
+    return url if isinstance(url, str) else f"https://github.com/{repo}"

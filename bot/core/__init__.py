@@ -1,0 +1,1 @@
+"""The pure core: model and decisions (YAML, catalog, requests, validation, rendering, checks, approvals)."""

@@ -1,0 +1,188 @@
+"""Pure: a Report as a check run output (title, summary, annotations, preview) and as the sticky comment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.report import ERROR, NOTICE, WARNING, Finding, Report
+
+MARKER = "<!-- pledge:summary -->"
+MAX_OUTPUT_CHARS = 65535  # check run summary and text
+MAX_COMMENT_CHARS = 65536  # issue comment body (GitHub answers 422 above)
+COMMENT_BUDGET = 60000  # cut comments with a margin
+MAX_LISTED = 50  # findings listed in a summary or comment; all of them become annotations
+_LEVEL = {ERROR: "failure", WARNING: "warning", NOTICE: "notice"}
+_ICON = {"success": "✅", "neutral": "⚠️", "failure": "❌", "action_required": "✋"}
+
+
+@dataclass(frozen=True)
+class CheckOutput:
+    """A check run's output: Markdown summary and text, and every annotation (batched when sent)."""
+
+    title: str
+    summary: str
+    text: str = ""
+    annotations: tuple[dict[str, Any], ...] = ()
+
+
+def cut(text: str, limit: int, what: str = "text") -> str:
+    """`text` if it fits in `limit` characters, else cut at a line break with a closing note."""
+    if len(text) <= limit:
+        return text
+    note = f"\n\n*… {what} cut here: {len(text):,} characters do not fit in {limit:,}.*\n"
+    head = text[: limit - len(note) - 8]
+    if "\n" in head:
+        head = head[: head.rindex("\n")]
+    if head.count("```") % 2:  # do not leave a code block open
+        head += "\n```"
+    return head + note
+
+
+def _md(text: str) -> str:
+    """Plain text inside Markdown: no HTML, no accidental code spans."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+
+
+def _place(f: Finding) -> str:
+    return f"`{f.path.replace('`', '')}:{f.line}:{f.column}`"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def annotations_for(report: Report) -> list[dict[str, Any]]:
+    """One annotation per finding on a file of the repository (bundled-catalog findings have no file)."""
+    out: list[dict[str, Any]] = []
+    for f in report.sorted_findings():
+        if f.path.startswith("<") or not f.path:
+            continue
+        line = max(f.line, 1)
+        item: dict[str, Any] = {
+            "path": f.path,
+            "start_line": line,
+            "end_line": line,
+            "annotation_level": _LEVEL.get(f.severity, "notice"),
+            "message": cut(f.message, 60000, "message"),
+            "title": f.rule[:255],
+        }
+        if f.column >= 1:
+            item["start_column"] = item["end_column"] = f.column
+        out.append(item)
+    return out
+
+
+def title(report: Report) -> str:
+    errors, warnings = report.count(ERROR), report.count(WARNING)
+    if errors or warnings:
+        parts = [_count(errors, "error")] if errors else []
+        parts += [_count(warnings, "warning")] if warnings else []
+        return ", ".join(parts)
+    created = sum(len(p.changes) for p in report.preview)
+    judged = len(report.judged)
+    if created:
+        return f"{_count(judged, 'request')} OK: {_count(created, 'rendered file')} change on merge"
+    return f"{_count(judged, 'request')} OK" if judged else "Nothing for Pledge to check"
+
+
+def _findings_list(report: Report) -> list[str]:
+    findings = report.sorted_findings()
+    lines = [f"- {_place(f)} **{f.severity}** {_md(f.message)} `{f.rule}`" for f in findings[:MAX_LISTED]]
+    if len(findings) > MAX_LISTED:
+        lines.append(f"- … and {len(findings) - MAX_LISTED} more (every one is an annotation on its line)")
+    return lines
+
+
+def _preview_table(report: Report) -> list[str]:
+    if not report.preview:
+        return []
+    rows = ["| environment | added | changed | removed |", "| --- | ---: | ---: | ---: |"]
+    for p in report.preview:
+        rows.append(f"| {_md(p.env)} | {p.count('added')} | {p.count('changed')} | {p.count('removed')} |")
+    return rows
+
+
+def check_output(report: Report, head_sha: str) -> CheckOutput:
+    """The completed check run: verdict and findings in the summary, rendered diffs in the text."""
+    summary = [
+        f"{_ICON.get(report.conclusion, '')} **{_md(title(report))}** for commit `{head_sha[:12]}`.",
+        "",
+        f"Pledge judged {_count(len(report.judged), 'changed request')} with the base branch's catalog "
+        "and pledge.yaml.",
+    ]
+    if report.findings:
+        summary += ["", "### Findings", *_findings_list(report)]
+    if report.preview:
+        summary += ["", "### What merging changes", *_preview_table(report), "",
+                    "The rendered diff is below (Details)."]
+    if report.notes:
+        summary += ["", *[f"- {_md(n)}" for n in report.notes]]
+    text_parts: list[str] = []
+    for p in report.preview:
+        text_parts.append(f"### {_md(p.env)}\n")
+        for change in p.changes:
+            text_parts.append(f"- {change.status} `{change.path}`")
+        diff = "".join(c.diff for c in p.changes).replace("```", "'''")
+        text_parts.append(f"\n```diff\n{diff}```\n")
+    return CheckOutput(
+        title=title(report)[:255],
+        summary=cut("\n".join(summary) + "\n", MAX_OUTPUT_CHARS, "summary"),
+        text=cut("\n".join(text_parts), MAX_OUTPUT_CHARS, "preview"),
+        annotations=tuple(annotations_for(report)),
+    )
+
+
+def quiet_output(changed_paths: int) -> CheckOutput:
+    """The check of a pull request that touches no request, catalog, pledge.yaml or rendered file."""
+    return CheckOutput(
+        title="No requests changed",
+        summary=f"This pull request changes {_count(changed_paths, 'file')}, none of them a request, the "
+        "catalog, pledge.yaml or a file Pledge renders, so there is nothing to check.\n",
+    )
+
+
+def failed_output(reason: str) -> CheckOutput:
+    return CheckOutput(
+        title="Pledge could not check this commit",
+        summary=f"{_md(reason)}\n\nRe-run the check once the cause is fixed; the details are in Pledge's log.\n",
+    )
+
+
+def has_something_to_say(report: Report) -> bool:
+    """Errors or warnings to fix, or rendered files that merging will create, change or remove."""
+    return bool(report.count(ERROR) or report.count(WARNING) or report.preview)
+
+
+def comment_body(report: Report, head_sha: str, check_url: str = "") -> str | None:
+    """The sticky comment, or None when there is nothing worth a comment."""
+    if not has_something_to_say(report):
+        return None
+    icon = _ICON.get(report.conclusion, "")
+    lines = [MARKER, f"### {icon} Pledge: {_md(title(report))}", "", f"Checked commit `{head_sha[:12]}`."]
+    errors = [f for f in report.sorted_findings() if f.severity in (ERROR, WARNING)]
+    if errors:
+        lines += ["", "**To fix before merging:**" if report.count(ERROR) else "**Worth a look:**"]
+        shown = errors[:MAX_LISTED]
+        lines += [f"- {_place(f)} {_md(f.message)}" for f in shown]
+        if len(errors) > len(shown):
+            lines.append(f"- … and {len(errors) - len(shown)} more in the check run")
+    if report.preview:
+        lines += ["", "**What merging will create:**" if not report.count(ERROR) else
+                  "**What merging would create once fixed:**"]
+        for p in report.preview:
+            parts = [f"{p.count(s)} {s}" for s in ("added", "changed", "removed") if p.count(s)]
+            files = "".join(f"<br>{c.status} <code>{_md(c.path)}</code>" for c in p.changes[:MAX_LISTED])
+            more = f"<br>… {len(p.changes) - MAX_LISTED} more" if len(p.changes) > MAX_LISTED else ""
+            lines.append(f"- **{_md(p.env)}**: {', '.join(parts)}"
+                         f"<details><summary>files</summary>{files}{more}</details>")
+    where = f"[the pledge check run]({check_url})" if check_url else "the **pledge** check run"
+    lines += ["", f"Every finding is annotated on its line and the rendered diff is in {where}. "
+              "This comment is updated on every push."]
+    return cut("\n".join(lines) + "\n", COMMENT_BUDGET, "comment")
+
+
+def cleared_comment(head_sha: str) -> str:
+    """What the sticky comment says once a later push leaves nothing to report."""
+    return (f"{MARKER}\n### ✅ Pledge: nothing to report\n\nCommit `{head_sha[:12]}` changes no request that "
+            "needs attention.\n")
