@@ -5,13 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.app.events import Event
+from bot.core.paths import is_input
 
 FLUX_EVENT = "flux"  # name of the queued Flux deliveries (bot/app/flux_intake.py); GitHub sends no such event
-RENDER_BRANCH_PREFIX = "pledge/render-"
-# What rendering depends on (kept in step with bot.core.request.REQUESTS, bot.core.catalog.CATALOG_DIRS and
-# bot.core.platform.CONFIG_PATH by a test; not imported, so the web process never loads the core).
-INPUT_DIRS = ("requests", "schemas", "policies", "renderers")
-CONFIG_FILE = "pledge.yaml"
 PUSH_COMMITS_LISTED = 20  # GitHub lists at most this many commits in a push delivery
 ZERO_SHA = "0" * 40
 
@@ -20,11 +16,6 @@ def merged(event: Event) -> bool:
     """pull_request closed with merged = true."""
     pr = event.payload.get("pull_request")
     return isinstance(pr, dict) and pr.get("merged") is True
-
-
-def is_input(path: str) -> bool:
-    """A path rendering reads (an over-approximation of bot.adapters.git.publish.needs_render: the worker checks again)."""
-    return path == CONFIG_FILE or path.split("/", 1)[0] in INPUT_DIRS
 
 
 def pushed_paths(payload: dict[str, Any] | Any) -> list[str] | None:

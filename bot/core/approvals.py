@@ -11,7 +11,8 @@ import jsonschema
 
 from bot.core.catalog import Catalog, load_catalog
 from bot.core.commands import at_least
-from bot.core.platform import CONFIG_PATH, DNS_LABEL, PlatformConfig, load_config
+from bot.core.paths import CONFIG_PATH
+from bot.core.platform import DNS_LABEL, PlatformConfig, load_config
 from bot.core.report import ERROR, WARNING, Finding, error
 from bot.core.request import place
 from bot.core.tree import Tree

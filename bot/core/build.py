@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from bot.core.catalog import Catalog
 from bot.core.layout import (
-    ENVIRONMENTS,
     Plan,
     current_files,
     diff_plan,
@@ -16,6 +15,7 @@ from bot.core.layout import (
     request_files,
     source_digest,
 )
+from bot.core.paths import ENVIRONMENTS
 from bot.core.platform import PlatformConfig
 from bot.core.render import render_request
 from bot.core.report import Finding, Report, error

@@ -10,13 +10,13 @@ from typing import Any
 import jsonschema
 
 from bot.core import policy
+from bot.core.paths import CATALOG_DIRS
 from bot.core.report import Finding, error
 from bot.core.tree import DirTree, Tree
 from bot.core.yamlfile import YamlProblem, load
 
 DEFAULT_GROUP = "pledge.dev"
 LIFECYCLES = ("alpha", "beta", "stable", "deprecated", "retired")
-CATALOG_DIRS = ("schemas", "policies", "renderers")
 REQUEST_POLICIES = "policies/_requests"
 RENDERED_POLICIES = "policies/_rendered"
 

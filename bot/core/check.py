@@ -6,11 +6,20 @@ import difflib
 from collections.abc import Sequence
 
 from bot.core.build import Build, render_requests, rendered_folders
-from bot.core.catalog import CATALOG_DIRS, Catalog, load_catalog
-from bot.core.layout import ENVIRONMENTS, is_generated, owned
-from bot.core.platform import CONFIG_PATH, ConfigError, PlatformConfig, load_config
+from bot.core.catalog import Catalog, load_catalog
+from bot.core.layout import owned
+from bot.core.paths import (
+    CONFIG_PATH,
+    ENVIRONMENTS,
+    REQUESTS,
+    is_catalog,
+    is_generated,
+    is_ignored,
+    is_request,
+)
+from bot.core.platform import ConfigError, PlatformConfig, load_config
 from bot.core.report import EnvPreview, FileChange, Finding, Report, error, warning
-from bot.core.request import REQUESTS, Request, is_ignored
+from bot.core.request import Request
 from bot.core.tree import Change, Tree
 from bot.core.validate import duplicates, load_requests
 
@@ -33,7 +42,7 @@ def check(base: Tree, head: Tree, changed: Sequence[Change]) -> Report:
             report.extend(error(p, 1, 1, "config.bootstrap-request",
                                 "pledge.yaml is not on the base branch yet: merge it first, then add requests "
                                 "in a pull request of their own") for p in paths
-                          if p.startswith(REQUESTS + "/") and not is_ignored(p))
+                          if is_request(p))
             return report
         report.findings.append(error(exc.path, exc.line, exc.column, "config.invalid",
                                      f"pledge.yaml on the base branch is broken: {exc.message}"))
@@ -46,7 +55,7 @@ def check(base: Tree, head: Tree, changed: Sequence[Change]) -> Report:
             report.findings.append(error(change.path, 1, 1, "repo.generated-edit",
                                          f"{change.path.split('/')[0]}/ is written only by Pledge; revert this "
                                          "change and edit the request under requests/ instead"))
-    request_changes = [c for c in changed if c.path.startswith(REQUESTS + "/") and not is_ignored(c.path)]
+    request_changes = [c for c in changed if is_request(c.path)]
     judged = [c for c in request_changes if c.status != "D"]
     symlinks = {e.path for e in head.files(REQUESTS) if e.is_symlink}
     requests, findings = load_requests(head, catalog, config, [(c.path, c.path in symlinks) for c in judged])
@@ -64,7 +73,7 @@ def check(base: Tree, head: Tree, changed: Sequence[Change]) -> Report:
 def _head_rules(head: Tree, paths: Sequence[str]) -> list[Finding]:
     """A PR that edits the catalog or pledge.yaml: report what would break once it is merged."""
     out: list[Finding] = []
-    catalog_changed = any(p.split("/", 1)[0] in CATALOG_DIRS for p in paths)
+    catalog_changed = any(is_catalog(p) for p in paths)
     if CONFIG_PATH not in paths and not catalog_changed:
         return out
     bundled = True

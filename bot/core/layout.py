@@ -10,13 +10,11 @@ from typing import Any
 
 from bot import __version__
 from bot.core.flux import flux_feedback_files
+from bot.core.paths import CLUSTERS, ENVIRONMENTS, GENERATED
 from bot.core.platform import PlatformConfig
 from bot.core.render import Rendered, dump
 from bot.core.tree import Tree
 
-ENVIRONMENTS = "environments"
-CLUSTERS = "clusters"
-GENERATED = (ENVIRONMENTS, CLUSTERS)
 SOURCE_NAME = "pledge-platform"
 FLUX_NAMESPACE = "flux-system"
 _HEADER = re.compile(rb"^# pledge-source: (?P<path>\S+) (?P<digest>sha256:[0-9a-f]{64})$", re.M)
@@ -118,10 +116,6 @@ def flux_files(env: str, interval: str, config: PlatformConfig) -> dict[str, byt
     if config.feedback:  # Flux tells Pledge when the environment applied (or failed): see docs/publishing.md
         files.update(flux_feedback_files(env, config.feedback["url"], config.feedback["secretName"]))
     return files
-
-
-def is_generated(path: str) -> bool:
-    return path.split("/", 1)[0] in GENERATED
 
 
 def current_files(tree: Tree) -> dict[str, bytes]:

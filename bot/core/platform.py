@@ -8,10 +8,10 @@ from typing import Any
 
 import jsonschema
 
+from bot.core.paths import CONFIG_PATH
 from bot.core.tree import Tree
 from bot.core.yamlfile import YamlProblem, load
 
-CONFIG_PATH = "pledge.yaml"
 # A team owns `<team>` and `<team>-*` namespaces: these names would hand it the cluster's own.
 # (Namespaces named `default`, `kube-*` or `*-system` are never a team's: see bot.core.request.in_team_namespaces.)
 RESERVED_TEAMS = frozenset({"default", "kube", "flux", "pledge"})

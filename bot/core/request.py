@@ -9,11 +9,11 @@ from typing import Any
 import jsonschema
 
 from bot.core.catalog import Catalog, Offering
+from bot.core.paths import REQUESTS
 from bot.core.platform import PlatformConfig
 from bot.core.report import Finding, error, warning
 from bot.core.yamlfile import Document, YamlProblem, load
 
-REQUESTS = "requests"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec")
 _METADATA_KEYS = ("name", "team", "labels", "annotations")
@@ -54,12 +54,6 @@ def in_team_namespaces(team: str, namespace: str) -> bool:
     if namespace == "default" or namespace.startswith("kube-") or namespace.endswith("-system"):
         return False
     return namespace == team or namespace.startswith(team + "-")
-
-
-def is_ignored(path: str) -> bool:
-    """Files under requests/ that are not requests: docs and dotfiles."""
-    base = path.rsplit("/", 1)[-1]
-    return base.startswith(".") or base.lower().endswith((".md", ".txt"))
 
 
 def place(path: str) -> tuple[str, str, str] | Finding:

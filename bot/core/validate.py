@@ -8,10 +8,11 @@ from typing import Any
 
 from bot.core import policy
 from bot.core.catalog import Catalog, load_catalog
+from bot.core.paths import REQUESTS, is_ignored
 from bot.core.platform import PlatformConfig, load_config
 from bot.core.render import Rendered
 from bot.core.report import SEVERITIES, Finding, Report, error
-from bot.core.request import REQUESTS, Request, is_ignored, parse
+from bot.core.request import Request, parse
 from bot.core.tree import Tree
 from bot.core.yamlfile import YamlProblem, load
 

@@ -17,12 +17,9 @@ from bot.app.flows import publish as publishing
 from bot.app.queue import RetryLater
 from bot.app.routes import match
 from bot.app.settings import Settings
-from bot.app.triggers import CONFIG_FILE, INPUT_DIRS
 from bot.cli import main
 from bot.core.audit import AuditStore, Record
-from bot.core.catalog import CATALOG_DIRS
-from bot.core.platform import CONFIG_PATH
-from bot.core.request import REQUESTS
+from bot.core.paths import CATALOG_DIRS, CONFIG_PATH, REQUESTS, is_input
 from tests.app.apptest import Bot
 from tests.app.publishtest import (
     REPO,
@@ -69,7 +66,8 @@ def test_the_router_sends_merges_pushes_and_flux_events_to_publishing() -> None:
     flux = Event("flux", "d", {"repository": {"full_name": REPO}, "body": "{}"})
     assert [getattr(match(e), "handler", None) for e in (merged, closed, push, docs, ours, feature, flux)] == [
         "publish_merge", "pull_request_closed", "publish_push", None, None, None, "flux_event"]
-    assert (REQUESTS, *CATALOG_DIRS) == INPUT_DIRS and CONFIG_FILE == CONFIG_PATH
+    assert all(is_input(f"{top}/x/y/z.yaml") for top in (REQUESTS, *CATALOG_DIRS)) and is_input(CONFIG_PATH)
+    assert not is_input("docs/x.md") and not is_input("environments/dev/kustomization.yaml")
 
 
 def test_merged_pr_is_rendered_pushed_and_told_in_one_comment(pub: Bot, remote: GitRemote) -> None:

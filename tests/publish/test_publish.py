@@ -12,15 +12,8 @@ import git
 import pytest
 
 import bot.adapters.git.publish as publish_mod
-from bot.adapters.git.publish import (
-    MergeInfo,
-    PublishError,
-    PublishRace,
-    needs_render,
-    publish,
-    render_on_branch,
-    summary,
-)
+from bot.adapters.git.publish import MergeInfo, PublishError, PublishRace, publish, render_on_branch, summary
+from bot.core.paths import needs_render
 from tests.publish.conftest import Remote, drift, merge_info, rendered_files, request, run_git
 
 SESSIONS = "requests/dev/payments/sessions.yaml"

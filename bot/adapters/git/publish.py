@@ -23,11 +23,11 @@ from gitdb.db import LooseObjectDB
 from bot import __version__
 from bot.adapters.git.tree import GitTree
 from bot.core.build import Build, render_incremental
-from bot.core.catalog import CATALOG_DIRS, Catalog, load_catalog
-from bot.core.layout import CLUSTERS, ENVIRONMENTS, INDEX_HEADER, Plan, kustomization, owned, read_header
-from bot.core.platform import CONFIG_PATH, ConfigError, PlatformConfig, load_config
+from bot.core.catalog import Catalog, load_catalog
+from bot.core.layout import INDEX_HEADER, Plan, kustomization, owned, read_header
+from bot.core.paths import CATALOG_DIRS, CLUSTERS, CONFIG_PATH, ENVIRONMENTS, REQUESTS, is_ignored, request_paths
+from bot.core.platform import ConfigError, PlatformConfig, load_config
 from bot.core.report import Finding
-from bot.core.request import REQUESTS, is_ignored
 from bot.core.tree import Entry, Tree, subfolders
 
 RENDER_LABEL = "pledge-render"
@@ -61,8 +61,7 @@ class MergeInfo:
     @classmethod
     def for_push(cls, *, after: str, pusher: str, changed: list[str]) -> MergeInfo:
         """A direct push: rendered like a merge, but it names no PR and no approver (it had no review)."""
-        requests = tuple(sorted(p for p in changed if p.startswith(REQUESTS + "/") and not is_ignored(p)))
-        return cls(None, f"push {after[:7]} by {pusher}", pusher, (), requests, after)
+        return cls(None, f"push {after[:7]} by {pusher}", pusher, (), request_paths(changed), after)
 
 
 @dataclass
@@ -135,13 +134,6 @@ def publish(repo: git.Repo, *, remote: str = "origin", branch: str, merged: Merg
             if attempt < max_attempts:
                 sleep(backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
     raise PublishRace(f"{branch} moved under every one of {max_attempts} attempts; retry later")
-
-
-def needs_render(changed: list[str]) -> bool:
-    """Whether a push to the base branch changed anything rendering depends on (Pledge's own render
-    commits change only environments/ and clusters/, so they never trigger another render)."""
-    return any((p.startswith(REQUESTS + "/") and not is_ignored(p)) or p == CONFIG_PATH
-               or p.split("/", 1)[0] in CATALOG_DIRS for p in changed)
 
 
 def summary(result: PublishResult, commit_url: str | None = None, limit: int = 15) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.flux import FluxEvent, Outcome, PendingRender, decide
+from bot.core.paths import request_env
 
 DB_NAME = "history.sqlite3"
 STAGES = ("opened", "checked", "merged", "rendered", "applied", "failed")
@@ -32,12 +33,6 @@ NO_PR = 0  # pushes outside a pull request
 
 def _iso(at: datetime | None) -> str:
     return (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def request_env(path: str) -> str:
-    """requests/<env>/<team>/<name>.yaml -> env."""
-    parts = path.split("/")
-    return parts[1] if len(parts) > 2 else ""
 
 
 class History:

@@ -15,12 +15,9 @@ from bot.app.flows import gate as approving
 from bot.app.flows import publish as publishing
 from bot.app.queue import RetryLater
 from bot.app.settings import Settings
-from bot.core.catalog import CATALOG_DIRS
 from bot.core.commands import BUTTONS
-from bot.core.layout import GENERATED
-from bot.core.platform import CONFIG_PATH
+from bot.core.paths import is_relevant
 from bot.core.report import Report
-from bot.core.request import REQUESTS, is_ignored
 from bot.core.tree import Change, Tree
 from bot.present.checkrun import MARKER, check_output, cleared_comment, comment_body, failed_output, quiet_output
 
@@ -50,14 +47,6 @@ class Context:
     @classmethod
     def from_settings(cls, settings: Settings, journal: Journal) -> Context:
         return cls(settings, GitHubApp.from_settings(settings), Mirror(settings.data_dir, settings.git_url), journal)
-
-
-def is_relevant(path: str) -> bool:
-    """A file whose change Pledge must judge: a request, the catalog, pledge.yaml or a rendered file."""
-    top = path.split("/", 1)[0]
-    if top == REQUESTS:
-        return not is_ignored(path)
-    return path == CONFIG_PATH or top in CATALOG_DIRS or top in GENERATED
 
 
 def _installation(ctx: Context, event: Event) -> Installation | None:

@@ -16,10 +16,9 @@ from bot.adapters.github import commands_rest as api
 from bot.adapters.github.client import Installation
 from bot.core import approvals
 from bot.core.audit import AuditStore
-from bot.core.catalog import CATALOG_DIRS
-from bot.core.platform import CONFIG_PATH, ConfigError, parse_config
+from bot.core.paths import CONFIG_PATH, INPUT_PREFIXES, is_request
+from bot.core.platform import ConfigError, parse_config
 from bot.core.report import Finding, Report
-from bot.core.request import REQUESTS
 from bot.core.tree import Tree
 from bot.present.checkrun import COMMENT_BUDGET, MARKER, MAX_OUTPUT_CHARS, CheckOutput, cut
 
@@ -132,9 +131,6 @@ class Gate:
         return cut(base.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", COMMENT_BUDGET, "comment")
 
 
-APPROVED_PATHS = (REQUESTS + "/", *(d + "/" for d in CATALOG_DIRS), CONFIG_PATH)
-
-
 def valid_shas(bare: git.Repo, shas: Iterable[str], head: str) -> set[str]:
     """Earlier commits whose approvals still count at `head`: ancestors of it (a force-push drops them) with
     the same requests, catalog and pledge.yaml (`git diff --quiet <sha> <head> -- requests/ schemas/ ...`):
@@ -145,7 +141,7 @@ def valid_shas(bare: git.Repo, shas: Iterable[str], head: str) -> set[str]:
             continue
         try:
             bare.git.merge_base("--is-ancestor", sha, head)
-            bare.git.diff("--quiet", sha, head, "--", *APPROVED_PATHS)
+            bare.git.diff("--quiet", sha, head, "--", *INPUT_PREFIXES)
         except git.GitCommandError:
             continue
         out.add(sha)
@@ -174,7 +170,7 @@ def check_gate(ctx: Context, inst: Installation, repo: str, number: int, trees: 
     if not quiet:
         report.extend(problems)
     keys = [] if quiet else _keys(trees.base, trees.head, report.judged)
-    deleted = [c.path for c in trees.changed if c.status == "D" and c.path.startswith(REQUESTS + "/")]
+    deleted = [c.path for c in trees.changed if c.status == "D" and is_request(c.path)]
     old = load_snapshot(ctx, repo, number)
     snap = Snapshot(sha=trees.head_sha, run_id=0, author=author or (old.author if old else ""), base_ref=base_ref,
                     pull_url=pull_url, config=config, requests=[(k.env, k.offering, k.path) for k in keys],

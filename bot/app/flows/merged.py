@@ -8,12 +8,13 @@ from pathlib import Path
 
 import git
 
-from bot.adapters.git.publish import CommitTree, PublishError, PublishResult, needs_render
+from bot.adapters.git.publish import CommitTree, PublishError, PublishResult
 from bot.adapters.git.tree import changed_files
 from bot.adapters.github import publish_rest as rest
 from bot.adapters.github.client import GithubException, Installation
 from bot.app.triggers import ZERO_SHA
 from bot.core.audit import AuditStore, Record, trailers
+from bot.core.paths import needs_render
 from bot.core.platform import ConfigError, load_config
 
 log = logging.getLogger("pledge.publishing")

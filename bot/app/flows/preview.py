@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from bot.adapters.github import commands_rest as api
 from bot.core.build import Build, render_requests
 from bot.core.catalog import load_catalog
+from bot.core.paths import REQUESTS, is_request
 from bot.core.platform import ConfigError, load_config
 from bot.core.report import ERROR
-from bot.core.request import REQUESTS, is_ignored
 from bot.core.tree import Tree
 from bot.core.validate import load_requests
 from bot.present.checkrun import COMMENT_BUDGET
@@ -35,7 +35,7 @@ def run(job: Job, env: str | None) -> None:
         raise Refused(f"the head commit {pull.head_sha[:12]} is gone from this pull request; try again")
     try:
         paths = [c.path for c in trees.changed
-                 if c.status != "D" and c.path.startswith(REQUESTS + "/") and not is_ignored(c.path)]
+                 if c.status != "D" and is_request(c.path)]
         if env is not None:
             paths = [p for p in paths if p.split("/")[1:2] == [env]]
         if not paths:

@@ -13,8 +13,8 @@ from bot.adapters.git.mirror import Mirror
 from bot.adapters.github import commands_rest as api
 from bot.adapters.github.client import GithubException
 from bot.core.commands import promotion_paths
+from bot.core.paths import is_request
 from bot.core.platform import ConfigError, load_config
-from bot.core.request import REQUESTS, is_ignored
 
 if TYPE_CHECKING:
     from bot.app.flows.command import Job
@@ -43,7 +43,7 @@ def run(job: Job, target: str) -> None:
             live = sorted({path for _env, _offering, path in snap.requests} - set(snap.deleted))
             deleted = list(snap.deleted)
         else:
-            changes = [c for c in trees.changed if c.path.startswith(REQUESTS + "/") and not is_ignored(c.path)]
+            changes = [c for c in trees.changed if is_request(c.path)]
             live = sorted(c.path for c in changes if c.status != "D")
             deleted = sorted(c.path for c in changes if c.status == "D")
         try:

@@ -11,16 +11,7 @@ from typing import TYPE_CHECKING, Any
 import git
 
 from bot.adapters.git.mirror import Mirror, redact
-from bot.adapters.git.publish import (
-    MergeInfo,
-    PublishError,
-    PublishRace,
-    PublishResult,
-    ancestry,
-    needs_render,
-    publish,
-    summary,
-)
+from bot.adapters.git.publish import MergeInfo, PublishError, PublishRace, PublishResult, ancestry, publish, summary
 from bot.adapters.github import publish_rest as rest
 from bot.adapters.github.client import Installation
 from bot.adapters.store.history import History, history_rows
@@ -28,7 +19,7 @@ from bot.app.events import Event
 from bot.app.flows import merged as facts
 from bot.app.queue import RetryLater
 from bot.app.triggers import ZERO_SHA
-from bot.core.request import REQUESTS, is_ignored
+from bot.core.paths import needs_render, request_paths
 
 if TYPE_CHECKING:
     from bot.app.flows.check import Context
@@ -53,10 +44,6 @@ def history(ctx: Context, repo: str) -> History:
     publish_mirror(ctx).path(repo)  # checks the name
     owner, name = repo.split("/")
     return History(ctx.settings.data_dir / "history" / owner / name)
-
-
-def request_paths(paths: list[str]) -> tuple[str, ...]:
-    return tuple(sorted({p for p in paths if p.startswith(REQUESTS + "/") and not is_ignored(p)}))
 
 
 def record_check(ctx: Context, repo: str, number: int, paths: list[str], *, opened: bool) -> None:
