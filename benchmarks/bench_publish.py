@@ -22,7 +22,8 @@ import git
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.adapters.git.publish import MergeInfo, publish
+from bot.adapters.git.publish import publish
+from bot.core.publish import MergeInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM = ROOT / "tests" / "publish" / "platform"

@@ -11,12 +11,12 @@ from pathlib import Path
 import git
 import pytest
 
-from bot.adapters.git.publish import MergeInfo
 from bot.adapters.git.tree import GitTree
 from bot.core.build import render_full
 from bot.core.catalog import load_catalog
 from bot.core.layout import Plan
 from bot.core.platform import load_config
+from bot.core.publish import MergeInfo
 
 PLATFORM = Path(__file__).parent / "platform"
 GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.git.publish import PublishResult, ancestry, publish
+from bot.adapters.git.publish import ancestry, publish
 from bot.adapters.store.history import History, format_history, history_rows
 from bot.core.flux import parse_event
+from bot.core.publish import PublishResult
 from tests.publish.conftest import Remote, merge_info, request
 from tests.publish.test_flux import event
 

@@ -12,8 +12,10 @@ import git
 import pytest
 
 import bot.adapters.git.publish as publish_mod
-from bot.adapters.git.publish import MergeInfo, PublishError, PublishRace, publish, render_on_branch, summary
+from bot.adapters.git.publish import PublishError, PublishRace, publish, render_on_branch
 from bot.core.paths import needs_render
+from bot.core.publish import MergeInfo
+from bot.present.publishing import summary
 from tests.publish.conftest import Remote, drift, merge_info, rendered_files, request, run_git
 
 SESSIONS = "requests/dev/payments/sessions.yaml"
@@ -97,7 +99,7 @@ def test_moving_a_request_is_a_removal_plus_a_creation(remote: Remote) -> None:
 def test_a_lost_race_is_fetched_rerendered_and_retried(remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
     worker = remote.clone("worker")
     sha = remote.merge({SESSIONS: request("sessions")})
-    real = publish_mod.commit_plan
+    real = publish_mod.commit_files
     landed: list[str] = []
 
     def commit_then_lose(*args: object, **kwargs: object) -> str:
@@ -105,7 +107,7 @@ def test_a_lost_race_is_fetched_rerendered_and_retried(remote: Remote, monkeypat
             landed.append(remote.merge({"requests/prod/search/q.yaml": request("q", "search", 4)}, "other"))
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(publish_mod, "commit_plan", commit_then_lose)
+    monkeypatch.setattr(publish_mod, "commit_files", commit_then_lose)
     delays: list[float] = []
     result = publish(worker, branch="main", merged=merge_info(3, (SESSIONS,), sha), sleep=delays.append)
     assert result.status == "pushed" and result.attempts == 2 and len(delays) == 1
@@ -117,7 +119,7 @@ def test_a_lost_race_is_fetched_rerendered_and_retried(remote: Remote, monkeypat
 def test_losing_every_race_gives_up_with_backoff(remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
     worker = remote.clone("worker")
     remote.merge({SESSIONS: request("sessions")})
-    real = publish_mod.commit_plan
+    real = publish_mod.commit_files
     n = iter(range(100))
 
     def always_lose(*args: object, **kwargs: object) -> str:
@@ -125,7 +127,7 @@ def test_losing_every_race_gives_up_with_backoff(remote: Remote, monkeypatch: py
         remote.merge({f"requests/dev/web/w{i}.yaml": request(f"w{i}", "web")})
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(publish_mod, "commit_plan", always_lose)
+    monkeypatch.setattr(publish_mod, "commit_files", always_lose)
     delays: list[float] = []
     with pytest.raises(PublishRace):
         publish(worker, branch="main", merged=merge_info(4, (SESSIONS,)), max_attempts=3, backoff=1.0,

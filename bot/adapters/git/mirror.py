@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import re
 from collections.abc import Iterator
@@ -12,7 +11,9 @@ from pathlib import Path
 
 import git
 
-from bot.adapters.git.tree import GitTree, changed_files
+from bot.adapters.git.lock import file_lock
+from bot.adapters.git.remote import GitError, redact, remote_env, valid_branch
+from bot.adapters.git.tree import GitTree, changed_files, has_commit
 from bot.core.tree import Change
 
 log = logging.getLogger("pledge.mirror")
@@ -20,8 +21,8 @@ log = logging.getLogger("pledge.mirror")
 _REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
-class MirrorError(RuntimeError):
-    """git could not fetch or read; the message never contains the token."""
+class MirrorError(GitError):
+    """git could not fetch or read the mirror; the message never contains the token."""
 
 
 @dataclass
@@ -57,22 +58,15 @@ class Mirror:
     @contextmanager
     def _locked(self, repo: str) -> Iterator[Path]:
         path = self.path(repo)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.parent / f"{path.name}.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield path
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(path.parent / f"{path.name}.lock"):
+            yield path
 
     def git_env(self, repo: str, token: str) -> dict[str, str]:
         """Environment that makes `origin` the repository's URL with the token (GIT_CONFIG_VALUE_0)."""
-        return {
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "remote.origin.url",
-            "GIT_CONFIG_VALUE_0": self.url_template.format(repo=repo, token=token),
-        }
+        return remote_env(self.url(repo, token))
+
+    def url(self, repo: str, token: str) -> str:
+        return self.url_template.format(repo=repo, token=token)
 
     def fetch(self, repo: str, token: str, refspecs: list[str]) -> git.Repo:
         """Fetch `refspecs` into the mirror (created on first use). The URL with the token reaches git
@@ -97,8 +91,7 @@ class Mirror:
     def pull_request(self, repo: str, token: str, number: int, base_ref: str, head_sha: str | None) -> PullTrees | None:
         """Base branch tip and the PR's head (the event's head_sha when it is still there). None when the
         event's commit is gone from the PR (force-pushed over): a newer event follows and is checked."""
-        if not base_ref or base_ref.startswith("-") or ".." in base_ref:
-            raise MirrorError(f"not a branch name: {base_ref!r}")
+        valid_branch(base_ref, MirrorError)
         pull_ref = f"refs/pull/{number}/head"
         bare = self.fetch(repo, token, [f"+refs/heads/{base_ref}:refs/heads/{base_ref}", f"+{pull_ref}:{pull_ref}"])
         try:
@@ -133,18 +126,3 @@ class Mirror:
                     pass
                 finally:
                     bare.close()
-
-
-def has_commit(bare: git.Repo, sha: str) -> bool:
-    """Whether the mirror already holds commit `sha`."""
-    try:
-        bare.git.cat_file("-e", f"{sha}^{{commit}}")
-        return True
-    except git.GitCommandError:
-        return False
-
-
-def redact(text: str, token: str, url: str) -> str:
-    if url:
-        text = text.replace(url, "<remote>")
-    return text.replace(token, "***") if token else text

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import git
 
-from bot.adapters.git.mirror import MirrorError, has_commit
+from bot.adapters.git.mirror import MirrorError
 from bot.adapters.git.publish import ancestry
+from bot.adapters.git.tree import has_commit
 from bot.adapters.github import publish_rest as rest
 from bot.adapters.github.client import Installation
 from bot.app.events import Event

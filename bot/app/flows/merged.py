@@ -8,14 +8,15 @@ from pathlib import Path
 
 import git
 
-from bot.adapters.git.publish import CommitTree, PublishError, PublishResult
-from bot.adapters.git.tree import changed_files
+from bot.adapters.git.publish import PublishError
+from bot.adapters.git.tree import GitTree, changed_files
 from bot.adapters.github import publish_rest as rest
 from bot.adapters.github.client import GithubException, Installation
 from bot.app.triggers import ZERO_SHA
 from bot.core.audit import AuditStore, Record, trailers
 from bot.core.paths import needs_render
 from bot.core.platform import ConfigError, load_config
+from bot.core.publish import PublishResult
 
 log = logging.getLogger("pledge.publishing")
 
@@ -82,7 +83,7 @@ def push_changes(bare: git.Repo, before: str, after: str) -> list[str] | None:
 def is_platform_branch(bare: git.Repo, branch: str) -> bool:
     """Publish only the branch pledge.yaml names (a broken pledge.yaml is publish's error to tell)."""
     try:
-        return load_config(CommitTree(bare, f"refs/heads/{branch}")).branch == branch
+        return load_config(GitTree(bare, f"refs/heads/{branch}")).branch == branch
     except ConfigError:
         return True
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from typing import TYPE_CHECKING
 
 import git
 
+from bot.adapters.git import remote
+from bot.adapters.git.commit import commit_files
 from bot.adapters.git.mirror import Mirror
+from bot.adapters.git.remote import redact, remote_env
 from bot.adapters.github import commands_rest as api
 from bot.adapters.github.client import GithubException
 from bot.core.commands import promotion_paths
@@ -56,8 +57,8 @@ def run(job: Job, target: str) -> None:
         copies = {dst: data for src, dst in mapping.items() if (data := trees.head.read(src)) is not None}
         if all(trees.base.read(dst) == data for dst, data in copies.items()):
             raise Refused(f"the base branch already has these requests in {target}; nothing to promote")
-        commit = _commit(trees.repo, trees.base_sha, copies,
-                         f"Promote #{job.number} to {target}\n\nRequested-by: {job.user}\n")
+        commit = commit_files(trees.repo, trees.base_sha, copies,
+                              f"Promote #{job.number} to {target}\n\nRequested-by: {job.user}\n")
         branch = branch_name(job.number, target)
         _push(job.ctx.mirror, trees.repo, job.repo, token, commit, branch)
     finally:
@@ -92,43 +93,23 @@ def _first_error(data: object) -> str:
     return "validation failed"
 
 
-def _commit(bare: git.Repo, base_sha: str, files: dict[str, bytes], message: str) -> str:
-    """A commit on top of `base_sha` with `files` written, built with plumbing in a throwaway index (no checkout,
-    nothing touched in the mirror but new objects)."""
-    with tempfile.TemporaryDirectory(prefix="pledge-promote-") as tmp:
-        env = {"GIT_INDEX_FILE": os.path.join(tmp, "index"), "GIT_AUTHOR_NAME": "Pledge",
-               "GIT_AUTHOR_EMAIL": "pledge@users.noreply.github.com", "GIT_COMMITTER_NAME": "Pledge",
-               "GIT_COMMITTER_EMAIL": "pledge@users.noreply.github.com"}
-        g = bare.git
-        g.read_tree(base_sha, env=env)
-        for n, (path, data) in enumerate(sorted(files.items())):
-            source = os.path.join(tmp, f"blob{n}")
-            with open(source, "wb") as handle:
-                handle.write(data)
-            blob = g.hash_object("-w", "--no-filters", source)
-            g.update_index("--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
-        tree = g.write_tree(env=env)
-        return str(g.commit_tree(tree, "-p", base_sha, "-m", message, env=env))
-
-
 def _push(mirror: Mirror, bare: git.Repo, repo: str, token: str, commit: str, branch: str) -> None:
-    """Push a new branch with the installation token; the URL reaches git only through GIT_CONFIG_* (as for
-    fetches). An existing branch is never overwritten: someone may have pushed to it."""
-    url = mirror.url_template.format(repo=repo, token=token)
-    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "remote.origin.url",
-           "GIT_CONFIG_VALUE_0": url}
+    """Push a new branch with the installation token (through GIT_CONFIG_*, as for fetches). An existing
+    branch is never overwritten: someone may have pushed to it."""
+    url = mirror.url(repo, token)
+    env = remote_env(url)
     exists = Refused(f"the branch `{branch}` already exists; merge or delete it, then promote again")
     try:
-        listed = bare.git.ls_remote("--heads", "origin", f"refs/heads/{branch}", env=env,
-                                    kill_after_timeout=mirror.timeout)
-        if str(listed).strip():
-            raise exists
-        bare.git.push("--quiet", "origin", f"{commit}:refs/heads/{branch}", env=env,
-                      kill_after_timeout=mirror.timeout)
-    except git.GitCommandError as exc:
-        message = str(exc.stderr or "").replace(url, "<remote>")
-        message = message.replace(token, "***") if token else message
-        log.warning("%s: push of %s failed: %s", repo, branch, message.strip())
-        if "rejected" in message or "already exists" in message or "fetch first" in message:
-            raise exists from None
-        raise Refused(f"pushing `{branch}` failed (git exit {exc.status}); see Pledge's log") from None
+        listed = remote.output(bare, "ls-remote", "--heads", "origin", f"refs/heads/{branch}", env=env)
+    except remote.GitError as exc:
+        log.warning("%s: listing %s failed: %s", repo, branch, redact(str(exc), token, url))
+        raise Refused(f"pushing `{branch}` failed; see Pledge's log") from None
+    if listed.strip():
+        raise exists
+    outcome, detail = remote.push(bare, "origin", commit, f"refs/heads/{branch}", env)
+    if outcome == "ok":
+        return
+    log.warning("%s: push of %s failed: %s", repo, branch, redact(detail, token, url))
+    if outcome == "race" or "already exists" in detail:
+        raise exists
+    raise Refused(f"pushing `{branch}` failed ({outcome}); see Pledge's log")

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import git
 
-from bot.adapters.git.mirror import Mirror, redact
-from bot.adapters.git.publish import MergeInfo, PublishError, PublishRace, PublishResult, ancestry, publish, summary
+from bot.adapters.git.mirror import Mirror
+from bot.adapters.git.publish import PublishRace, ancestry, publish
+from bot.adapters.git.remote import GitError, redact
 from bot.adapters.github import publish_rest as rest
 from bot.adapters.github.client import Installation
 from bot.adapters.store.history import History, history_rows
@@ -20,6 +21,8 @@ from bot.app.flows import merged as facts
 from bot.app.queue import RetryLater
 from bot.app.triggers import ZERO_SHA
 from bot.core.paths import needs_render, request_paths
+from bot.core.publish import MergeInfo, PublishResult
+from bot.present.publishing import summary
 
 if TYPE_CHECKING:
     from bot.app.flows.check import Context
@@ -165,16 +168,18 @@ def _publish(ctx: Context, inst: Installation, bare: git.Repo, repo: str, branch
     mirror = publish_mirror(ctx)
     env = mirror.git_env(repo, token)
     try:
-        return publish(bare, remote="origin", branch=branch, merged=merged, git_env=env, **PUBLISH_OPTIONS)
+        fetched = bare.commit(f"refs/heads/{branch}").hexsha  # the mirror fetched it a moment ago
+        return publish(bare, remote="origin", branch=branch, merged=merged, git_env=env, fetched=fetched,
+                       **PUBLISH_OPTIONS)
     except PublishRace as exc:
         rounds = ctx.journal.incr(f"publish-races:{key}")
         if rounds <= MAX_RACE_ROUNDS:
             raise RetryLater(RACE_DELAY * random.uniform(0.5, 1.5), f"lost the push race {rounds} time(s)") from exc
         raise PublishRace(f"{key}: lost the push race {rounds} times") from None
-    except PublishError as exc:
+    except GitError as exc:
         message = redact(str(exc), token, env["GIT_CONFIG_VALUE_0"])
         if message.startswith("git fetch"):
-            raise PublishError(message) from None
+            raise GitError(message) from None
         log.error("%s: publishing failed: %s", key, message)
         if tell is not None and ctx.journal.get(f"publish-error:{key}") is None:
             rest.comment(inst, repo, tell, f"{MARKER}\nPledge could not publish this merge to `{branch}`:\n\n"
