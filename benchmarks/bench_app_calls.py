@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 from bot.adapters.git.mirror import Mirror  # noqa: E402
-from bot.adapters.github.client import GitHubApp, make_retry  # noqa: E402
+from bot.adapters.github.auth import GitHubApp, make_retry  # noqa: E402
 from bot.app.events import signature  # noqa: E402
 from bot.app.flows.check import Context  # noqa: E402
 from bot.app.queue import Queue  # noqa: E402

@@ -15,7 +15,7 @@ from bot.core.build import check_report, render_full, render_incremental
 from bot.core.catalog import load_catalog
 from bot.core.layout import Plan, owned
 from bot.core.platform import ConfigError, load_config
-from bot.core.report import Report
+from bot.core.report import Conclusion, Report
 from bot.core.tree import DirTree
 from bot.core.validate import validate_tree
 from bot.present import terminal as output
@@ -39,7 +39,7 @@ def _emit(report: Report, fmt: str, read: Callable[[str], bytes | None]) -> NoRe
     else:
         colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         click.echo(output.text(report, read, colour=colour), nl=False)
-    sys.exit(1 if report.conclusion == "failure" else 0)
+    sys.exit(1 if report.conclusion == Conclusion.FAILURE else 0)
 
 
 def _repo(path: Path) -> DirTree:

@@ -17,6 +17,7 @@ from huey.consumer import Consumer
 from huey.exceptions import RetryTask
 from huey.storage import SqliteStorage
 
+from bot.adapters.errors import RetryLater
 from bot.adapters.store.journal import Journal, RedisJournal, SqliteJournal
 from bot.app.events import Event
 from bot.app.settings import Settings
@@ -38,14 +39,6 @@ class _SqliteStorage(SqliteStorage):
         conn: sqlite3.Connection = super()._create_connection()
         conn.execute("pragma synchronous=normal")
         return conn
-
-
-class RetryLater(Exception):
-    """Raised by a handler to have its delivery tried again after `delay` seconds (not counted as a failure)."""
-
-    def __init__(self, delay: float, reason: str = "") -> None:
-        super().__init__(reason or f"retry in {delay:.0f}s")
-        self.delay = delay
 
 
 class Queue:

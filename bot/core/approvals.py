@@ -13,7 +13,7 @@ from bot.core.catalog import Catalog, load_catalog
 from bot.core.commands import at_least
 from bot.core.paths import CONFIG_PATH
 from bot.core.platform import DNS_LABEL, PlatformConfig, load_config
-from bot.core.report import ERROR, WARNING, Finding, error
+from bot.core.report import ERROR, WARNING, Conclusion, Finding, error
 from bot.core.request import place
 from bot.core.tree import Tree
 from bot.core.yamlfile import YamlProblem, load
@@ -291,15 +291,15 @@ def refusal_line(user: str, rule: Rule) -> str:
             f"(pledge.yaml: approvals.{rule.name})")
 
 
-def conclusion(findings: Iterable[Finding], result: ApprovalResult) -> str:
+def conclusion(findings: Iterable[Finding], result: ApprovalResult) -> Conclusion:
     """The check conclusion with approvals: failure (errors left) > action_required (approvals missing or a
     hold) > neutral (warnings) > success. Approvable failures a rule covers become requirements instead."""
     rest = set(findings) - result.covered
     if any(f.severity == ERROR for f in rest):
-        return "failure"
+        return Conclusion.FAILURE
     if result.blocked:
-        return "action_required"
-    return "neutral" if any(f.severity == WARNING for f in rest) else "success"
+        return Conclusion.ACTION_REQUIRED
+    return Conclusion.NEUTRAL if any(f.severity == WARNING for f in rest) else Conclusion.SUCCESS
 
 
 def _covers(rule: Rule, finding: Finding, where: Mapping[str, RequestKey]) -> bool:

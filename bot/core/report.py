@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 ERROR = "error"
 WARNING = "warning"
 NOTICE = "notice"
 SEVERITIES = (ERROR, WARNING, NOTICE)
+
+
+class Conclusion(StrEnum):
+    """A check run's conclusion, as GitHub spells it."""
+
+    SUCCESS = "success"
+    NEUTRAL = "neutral"  # warnings only: GitHub counts it as passing for required checks, yet shows it
+    FAILURE = "failure"
+    ACTION_REQUIRED = "action_required"  # passing but for approvals or holds
 
 
 @dataclass(frozen=True, order=True)
@@ -90,17 +100,17 @@ class Report:
         return sum(1 for f in set(self.findings) if f.severity == severity)
 
     @property
-    def conclusion(self) -> str:
+    def conclusion(self) -> Conclusion:
         """The single mapping to a check conclusion.
 
         failure: at least one error; neutral: warnings but no error (GitHub counts neutral as
         passing for required checks, yet shows it); success: otherwise.
         """
         if self.count(ERROR):
-            return "failure"
+            return Conclusion.FAILURE
         if self.count(WARNING):
-            return "neutral"
-        return "success"
+            return Conclusion.NEUTRAL
+        return Conclusion.SUCCESS
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.report import ERROR, NOTICE, WARNING, Finding, Report
+from bot.present.markdown import ICONS, count, cut, escape
 
 MARKER = "<!-- pledge:summary -->"
 MAX_OUTPUT_CHARS = 65535  # check run summary and text
@@ -13,7 +14,6 @@ MAX_COMMENT_CHARS = 65536  # issue comment body (GitHub answers 422 above)
 COMMENT_BUDGET = 60000  # cut comments with a margin
 MAX_LISTED = 50  # findings listed in a summary or comment; all of them become annotations
 _LEVEL = {ERROR: "failure", WARNING: "warning", NOTICE: "notice"}
-_ICON = {"success": "✅", "neutral": "⚠️", "failure": "❌", "action_required": "✋"}
 
 
 @dataclass(frozen=True)
@@ -26,30 +26,8 @@ class CheckOutput:
     annotations: tuple[dict[str, Any], ...] = ()
 
 
-def cut(text: str, limit: int, what: str = "text") -> str:
-    """`text` if it fits in `limit` characters, else cut at a line break with a closing note."""
-    if len(text) <= limit:
-        return text
-    note = f"\n\n*… {what} cut here: {len(text):,} characters do not fit in {limit:,}.*\n"
-    head = text[: limit - len(note) - 8]
-    if "\n" in head:
-        head = head[: head.rindex("\n")]
-    if head.count("```") % 2:  # do not leave a code block open
-        head += "\n```"
-    return head + note
-
-
-def _md(text: str) -> str:
-    """Plain text inside Markdown: no HTML, no accidental code spans."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
-
-
 def _place(f: Finding) -> str:
     return f"`{f.path.replace('`', '')}:{f.line}:{f.column}`"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def annotations_for(report: Report) -> list[dict[str, Any]]:
@@ -76,19 +54,19 @@ def annotations_for(report: Report) -> list[dict[str, Any]]:
 def title(report: Report) -> str:
     errors, warnings = report.count(ERROR), report.count(WARNING)
     if errors or warnings:
-        parts = [_count(errors, "error")] if errors else []
-        parts += [_count(warnings, "warning")] if warnings else []
+        parts = [count(errors, "error")] if errors else []
+        parts += [count(warnings, "warning")] if warnings else []
         return ", ".join(parts)
     created = sum(len(p.changes) for p in report.preview)
     judged = len(report.judged)
     if created:
-        return f"{_count(judged, 'request')} OK: {_count(created, 'rendered file')} change on merge"
-    return f"{_count(judged, 'request')} OK" if judged else "Nothing for Pledge to check"
+        return f"{count(judged, 'request')} OK: {count(created, 'rendered file')} change on merge"
+    return f"{count(judged, 'request')} OK" if judged else "Nothing for Pledge to check"
 
 
 def _findings_list(report: Report) -> list[str]:
     findings = report.sorted_findings()
-    lines = [f"- {_place(f)} **{f.severity}** {_md(f.message)} `{f.rule}`" for f in findings[:MAX_LISTED]]
+    lines = [f"- {_place(f)} **{f.severity}** {escape(f.message)} `{f.rule}`" for f in findings[:MAX_LISTED]]
     if len(findings) > MAX_LISTED:
         lines.append(f"- … and {len(findings) - MAX_LISTED} more (every one is an annotation on its line)")
     return lines
@@ -99,16 +77,16 @@ def _preview_table(report: Report) -> list[str]:
         return []
     rows = ["| environment | added | changed | removed |", "| --- | ---: | ---: | ---: |"]
     for p in report.preview:
-        rows.append(f"| {_md(p.env)} | {p.count('added')} | {p.count('changed')} | {p.count('removed')} |")
+        rows.append(f"| {escape(p.env)} | {p.count('added')} | {p.count('changed')} | {p.count('removed')} |")
     return rows
 
 
 def check_output(report: Report, head_sha: str) -> CheckOutput:
     """The completed check run: verdict and findings in the summary, rendered diffs in the text."""
     summary = [
-        f"{_ICON.get(report.conclusion, '')} **{_md(title(report))}** for commit `{head_sha[:12]}`.",
+        f"{ICONS[report.conclusion]} **{escape(title(report))}** for commit `{head_sha[:12]}`.",
         "",
-        f"Pledge judged {_count(len(report.judged), 'changed request')} with the base branch's catalog "
+        f"Pledge judged {count(len(report.judged), 'changed request')} with the base branch's catalog "
         "and pledge.yaml.",
     ]
     if report.findings:
@@ -117,10 +95,10 @@ def check_output(report: Report, head_sha: str) -> CheckOutput:
         summary += ["", "### What merging changes", *_preview_table(report), "",
                     "The rendered diff is below (Details)."]
     if report.notes:
-        summary += ["", *[f"- {_md(n)}" for n in report.notes]]
+        summary += ["", *[f"- {escape(n)}" for n in report.notes]]
     text_parts: list[str] = []
     for p in report.preview:
-        text_parts.append(f"### {_md(p.env)}\n")
+        text_parts.append(f"### {escape(p.env)}\n")
         for change in p.changes:
             text_parts.append(f"- {change.status} `{change.path}`")
         diff = "".join(c.diff for c in p.changes).replace("```", "'''")
@@ -137,7 +115,7 @@ def quiet_output(changed_paths: int) -> CheckOutput:
     """The check of a pull request that touches no request, catalog, pledge.yaml or rendered file."""
     return CheckOutput(
         title="No requests changed",
-        summary=f"This pull request changes {_count(changed_paths, 'file')}, none of them a request, the "
+        summary=f"This pull request changes {count(changed_paths, 'file')}, none of them a request, the "
         "catalog, pledge.yaml or a file Pledge renders, so there is nothing to check.\n",
     )
 
@@ -145,7 +123,7 @@ def quiet_output(changed_paths: int) -> CheckOutput:
 def failed_output(reason: str) -> CheckOutput:
     return CheckOutput(
         title="Pledge could not check this commit",
-        summary=f"{_md(reason)}\n\nRe-run the check once the cause is fixed; the details are in Pledge's log.\n",
+        summary=f"{escape(reason)}\n\nRe-run the check once the cause is fixed; the details are in Pledge's log.\n",
     )
 
 
@@ -158,13 +136,13 @@ def comment_body(report: Report, head_sha: str, check_url: str = "") -> str | No
     """The sticky comment, or None when there is nothing worth a comment."""
     if not has_something_to_say(report):
         return None
-    icon = _ICON.get(report.conclusion, "")
-    lines = [MARKER, f"### {icon} Pledge: {_md(title(report))}", "", f"Checked commit `{head_sha[:12]}`."]
+    icon = ICONS[report.conclusion]
+    lines = [MARKER, f"### {icon} Pledge: {escape(title(report))}", "", f"Checked commit `{head_sha[:12]}`."]
     errors = [f for f in report.sorted_findings() if f.severity in (ERROR, WARNING)]
     if errors:
         lines += ["", "**To fix before merging:**" if report.count(ERROR) else "**Worth a look:**"]
         shown = errors[:MAX_LISTED]
-        lines += [f"- {_place(f)} {_md(f.message)}" for f in shown]
+        lines += [f"- {_place(f)} {escape(f.message)}" for f in shown]
         if len(errors) > len(shown):
             lines.append(f"- … and {len(errors) - len(shown)} more in the check run")
     if report.preview:
@@ -172,9 +150,9 @@ def comment_body(report: Report, head_sha: str, check_url: str = "") -> str | No
                   "**What merging would create once fixed:**"]
         for p in report.preview:
             parts = [f"{p.count(s)} {s}" for s in ("added", "changed", "removed") if p.count(s)]
-            files = "".join(f"<br>{c.status} <code>{_md(c.path)}</code>" for c in p.changes[:MAX_LISTED])
+            files = "".join(f"<br>{c.status} <code>{escape(c.path)}</code>" for c in p.changes[:MAX_LISTED])
             more = f"<br>… {len(p.changes) - MAX_LISTED} more" if len(p.changes) > MAX_LISTED else ""
-            lines.append(f"- **{_md(p.env)}**: {', '.join(parts)}"
+            lines.append(f"- **{escape(p.env)}**: {', '.join(parts)}"
                          f"<details><summary>files</summary>{files}{more}</details>")
     where = f"[the pledge check run]({check_url})" if check_url else "the **pledge** check run"
     lines += ["", f"Every finding is annotated on its line and the rendered diff is in {where}. "

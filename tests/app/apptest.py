@@ -10,7 +10,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from bot.adapters.github.client import GitHubApp, make_retry
+from bot.adapters.github.auth import GitHubApp, make_retry
 from bot.app.events import signature
 from bot.app.flows.check import Context
 from bot.app.queue import Queue

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bot.adapters.github.client import GitHubApp, make_retry
-from bot.app.queue import RetryLater
+from bot.adapters.errors import RetryLater
+from bot.adapters.github.auth import GitHubApp, make_retry
 from bot.app.settings import Settings
 from bot.present.checkrun import MARKER, CheckOutput, cut
 from tests.app.apptest import APP_ID, make_github
@@ -41,9 +41,9 @@ def test_the_spec_rejects_51_annotations_in_one_request(settings: Settings, fake
     """The fake really validates: what the batching avoids is refused (and recorded as a violation)."""
     inst = make_github(settings).installation(1)
     output = CheckOutput("t", "s", "", tuple(annotation(i) for i in range(51)))
-    from bot.adapters.github.client import GithubException
+    from bot.adapters.errors import GitHubError
 
-    with pytest.raises(GithubException) as info:
+    with pytest.raises(GitHubError) as info:
         too_many = {"title": "t", "summary": "s", "annotations": list(output.annotations)}
         inst._call("raw", lambda gh: gh.get_repo(REPO).create_check_run(name="pledge", head_sha=SHA, output=too_many))
     assert info.value.status == 422
@@ -69,9 +69,9 @@ def test_502s_are_retried(settings: Settings, fake: FakeGitHub) -> None:
 
 def test_persistent_5xx_surfaces_as_an_error_for_the_queue_to_retry(settings: Settings, fake: FakeGitHub) -> None:
     fake.fail("post", RUNS, 503, times=10)
-    from bot.adapters.github.client import GithubException
+    from bot.adapters.errors import GitHubError
 
-    with pytest.raises(GithubException):
+    with pytest.raises(GitHubError):
         make_github(settings).installation(1).create_check_run(REPO, name="pledge", head_sha=SHA, external_id="x")
     assert len(fake.rest_calls()) == 4  # 1 + 3 retries
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.adapters.errors import RetryLater
 from bot.adapters.git.publish import PublishRace
 from bot.adapters.store.history import History, history_rows
 from bot.app.events import Event
 from bot.app.flows import publish as publishing
-from bot.app.queue import RetryLater
 from bot.app.routes import match
 from bot.app.settings import Settings
 from bot.cli import main

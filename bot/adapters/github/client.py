@@ -1,4 +1,4 @@
-"""GitHub REST through PyGithub (its only importer): App auth, retries, and the few calls Pledge makes."""
+"""Every GitHub REST call Pledge makes, through PyGithub; its exceptions become Pledge's errors here only."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
-from github import Auth, Github, GithubRetry
+from github import Auth, Github
 from github.GithubException import (
     BadCredentialsException,
     GithubException,
@@ -17,16 +18,17 @@ from github.GithubException import (
     UnknownObjectException,
 )
 from github.Repository import Repository
-from urllib3.util.retry import Retry
 
-from bot.app.queue import RetryLater
-from bot.app.settings import Settings
-from bot.present.checkrun import CheckOutput
+from bot.adapters.errors import GitHubError, RetryLater
+from bot.core.commands import effective_role
+from bot.present.checkrun import MAX_COMMENT_CHARS, CheckOutput
+from bot.present.markdown import cut
 
 log = logging.getLogger("pledge.github")
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
 T = TypeVar("T")
+ClientFactory = Callable[[int], tuple[Auth.AppInstallationAuth, Github]]  # installation id -> auth, client
 
 
 @dataclass(frozen=True)
@@ -41,89 +43,43 @@ class PullInfo:
     author: str = ""  # the PR's opener (user.login)
 
 
-def make_retry(
-    total: int = 4, backoff: float = 0.5, secondary_rate_wait: float = 60.0, max_rate_limit_wait: float = 900.0
-) -> Retry:
-    """GithubRetry for 5xx and rate limits (Retry-After, primary reset, secondary wait); PATCH included
-    (updating a check run or a comment twice is harmless). Longer waits become a queue retry."""
-    return GithubRetry(
-        total=total,
-        backoff_factor=backoff,
-        secondary_rate_wait=secondary_rate_wait,
-        max_rate_limit_wait=max_rate_limit_wait,
-        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
-        raise_on_status=False,
-    )
+@dataclass(frozen=True)
+class NewPull:
+    number: int
+    url: str
 
 
-class GitHubApp:
-    """The App's identity; hands out one cached client per installation for the life of the process."""
+@dataclass(frozen=True)
+class Review:
+    """One pull request review as GitHub lists it."""
 
-    def __init__(
-        self,
-        app_id: str,
-        private_key: str,
-        base_url: str = "https://api.github.com",
-        *,
-        throttle: bool = True,
-        retry: Retry | None = None,
-        timeout: int = 20,
-    ) -> None:
-        self._auth = Auth.AppAuth(int(app_id) if app_id.isdigit() else app_id, private_key)
-        self.base_url = base_url.rstrip("/")
-        self.throttle = throttle
-        self.retry = retry if retry is not None else make_retry()
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        self._installations: dict[int, Installation] = {}
+    login: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING
+    commit_id: str
+    submitted_at: str
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> GitHubApp:
-        return cls(
-            settings.app_id,
-            settings.private_key,
-            settings.github_api_url,
-            throttle=settings.github_throttle != "off",
-        )
 
-    def installation(self, installation_id: int) -> Installation:
-        with self._lock:
-            inst = self._installations.get(installation_id)
-            if inst is None:
-                inst = self._installations[installation_id] = Installation(self, installation_id)
-            return inst
+def _q(text: str) -> str:
+    return quote(text, safe="")
 
-    def client(self, installation_id: int) -> tuple[Auth.AppInstallationAuth, Github]:
-        """A fresh PyGithub client; its token is fetched on first use and renewed 20 s before expiry."""
-        auth = self._auth.get_installation_auth(installation_id)
-        throttle: dict[str, Any] = {} if self.throttle else {
-            "seconds_between_requests": None,
-            "seconds_between_writes": None,
-        }
-        gh = Github(
-            auth=auth,
-            base_url=self.base_url,
-            retry=self.retry,
-            timeout=self.timeout,
-            per_page=100,
-            lazy=True,
-            **throttle,
-        )
-        return auth, gh
+
+def _repo_path(repo: str) -> str:
+    owner, name = repo.split("/", 1)
+    return f"/repos/{_q(owner)}/{_q(name)}"
 
 
 class Installation:
     """The calls Pledge makes for one installation; each returns plain data."""
 
-    def __init__(self, app: GitHubApp, installation_id: int) -> None:
-        self.app = app
+    def __init__(self, make_client: ClientFactory, installation_id: int) -> None:
+        self.make_client = make_client
         self.installation_id = installation_id
         self._lock = threading.Lock()
-        self._auth, self._gh = app.client(installation_id)
+        self._auth, self._gh = make_client(installation_id)
 
     def _renew(self) -> None:
         with self._lock:
-            self._auth, self._gh = self.app.client(self.installation_id)
+            self._auth, self._gh = self.make_client(self.installation_id)
 
     def _call(self, what: str, fn: Callable[[Github], T]) -> T:
         """Run one API step; on 401 renew the token once (it expired or was revoked mid-job)."""
@@ -138,6 +94,10 @@ class Installation:
             raise RetryLater(exc.wait or 60.0, f"rate limited during {what}") from exc
         except RateLimitExceededException as exc:
             raise RetryLater(60.0, f"rate limited during {what}") from exc
+        except UnknownObjectException as exc:
+            raise GitHubError(404, exc.data, what) from exc
+        except GithubException as exc:
+            raise GitHubError(exc.status, exc.data, what) from exc
 
     def _repo(self, gh: Github, full_name: str) -> Repository:
         return gh.get_repo(full_name)  # lazy: no request
@@ -213,7 +173,9 @@ class Installation:
                     "edit comment", lambda gh: self._repo(gh, repo).get_issue(number).get_comment(known_id).edit(body)
                 )
                 return known_id
-            except UnknownObjectException:
+            except GitHubError as exc:
+                if exc.status != 404:
+                    raise
                 log.info("%s#%s: comment %s is gone; posting a new one", repo, number, known_id)
         if may_exist:
             found = self._call("find comment", lambda gh: _find_marked(self._repo(gh, repo), number, marker))
@@ -242,6 +204,119 @@ class Installation:
 
         return self._call("list pull requests of a commit", fetch)
 
+    def _request(self, what: str, verb: str, url: str, body: Any = None,
+                 params: dict[str, Any] | None = None) -> Any:
+        """One request for an endpoint PyGithub has no helper for (`gh.requester` is its documented way),
+        with the same token renewal, retries and rate limits."""
+        return self._call(what, lambda gh: gh.requester.requestJsonAndCheck(verb, url, parameters=params,
+                                                                            input=body)[1])
+
+    def comment(self, repo: str, number: int, body: str) -> int:
+        """A new comment on the pull request (never the sticky one); cut below GitHub's 65,536 characters."""
+        data = self._request("comment", "POST", f"{_repo_path(repo)}/issues/{number}/comments",
+                             {"body": cut(body, MAX_COMMENT_CHARS - 100, "comment")})
+        return int(data["id"])
+
+    def find_comment(self, repo: str, number: int, marker: str) -> int | None:
+        """The id of the Bot's comment carrying `marker` (after a crash left us unsure whether we posted)."""
+        page = 1
+        while True:
+            items = self._request("list comments", "GET", f"{_repo_path(repo)}/issues/{number}/comments",
+                                  params={"per_page": 100, "page": page})
+            for c in items or []:
+                if marker in str(c.get("body") or "") and (c.get("user") or {}).get("type") == "Bot":
+                    return int(c["id"])
+            if not items or len(items) < 100:
+                return None
+            page += 1
+
+    def react(self, repo: str, comment_id: int, content: str) -> None:
+        """Add a reaction to a comment; GitHub answers 200 when it is already there, so a retry is harmless."""
+        self._request("react", "POST", f"{_repo_path(repo)}/issues/comments/{comment_id}/reactions",
+                      {"content": content})
+
+    def role(self, repo: str, user: str) -> str:
+        """The user's repository role from one GET of the collaborator-permission API (role_name tells
+        maintain and triage apart); "none" when GitHub does not know them. Never author_association."""
+        try:
+            data = self._request("collaborator permission", "GET",
+                                 f"{_repo_path(repo)}/collaborators/{_q(user)}/permission")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return "none"
+            raise
+        return effective_role(str(data.get("permission") or "none"), data.get("role_name"))
+
+    def is_member(self, org: str, team: str, user: str) -> bool:
+        """Whether `user` is an active member of org/team (child teams count); 404 means no (or that the App
+        lacks Organization members: read, which the docs ask for)."""
+        try:
+            data = self._request("team membership", "GET",
+                                 f"/orgs/{_q(org)}/teams/{_q(team)}/memberships/{_q(user)}")
+        except GitHubError as exc:
+            if exc.status in (403, 404):
+                if exc.status == 403:
+                    log.warning("team membership of %s in %s/%s: 403; grant the App 'Members: read'", user, org,
+                                team)
+                return False
+            raise
+        return data.get("state") == "active"
+
+    def update_run(self, repo: str, run_id: int, *, conclusion: str, output: CheckOutput,
+                   actions: Sequence[dict[str, str]] = (), details_url: str | None = None) -> None:
+        """One PATCH of a completed run: conclusion, title, summary, text and buttons (annotations stay)."""
+        body: dict[str, Any] = {"conclusion": conclusion, "output": _output(output, [])}
+        if actions:
+            body["actions"] = list(actions)
+        if details_url:
+            body["details_url"] = details_url
+        self._request("update check run", "PATCH", f"{_repo_path(repo)}/check-runs/{run_id}", body)
+
+    def create_pull(self, repo: str, *, head: str, base: str, title: str, body: str) -> NewPull:
+        data = self._request("create pull request", "POST", f"{_repo_path(repo)}/pulls",
+                             {"head": head, "base": base, "title": title[:256],
+                              "body": cut(body, MAX_COMMENT_CHARS - 100, "body")})
+        return NewPull(int(data["number"]), str(data.get("html_url") or ""))
+
+    def request_review(self, repo: str, number: int, reviewers: Sequence[str]) -> bool:
+        """Ask for reviews; False (logged) when GitHub refuses, e.g. the user is not a collaborator."""
+        try:
+            self._request("request reviewers", "POST", f"{_repo_path(repo)}/pulls/{number}/requested_reviewers",
+                          {"reviewers": list(reviewers)})
+        except GitHubError as exc:
+            if exc.status == 422:
+                log.info("%s#%s: review request for %s refused: %s", repo, number, reviewers, exc.data)
+                return False
+            raise
+        return True
+
+    def reviews(self, repo: str, number: int) -> list[Review]:
+        """The PR's reviews, oldest first (one GET for up to 100 reviews)."""
+        out: list[Review] = []
+        page = 1
+        while True:
+            items = self._request("list reviews", "GET", f"{_repo_path(repo)}/pulls/{number}/reviews",
+                                  params={"per_page": 100, "page": page})
+            out += [Review(str((r.get("user") or {}).get("login") or ""), str(r.get("state") or ""),
+                           str(r.get("commit_id") or ""), str(r.get("submitted_at") or "")) for r in items or []]
+            if not items or len(items) < 100:
+                return out
+            page += 1
+
+    def open_render_pull(self, repo: str, *, head: str, base: str, title: str, body: str,
+                         label: str) -> int | None:
+        """Open the render pull request and label it (2 calls); None when one is already open from `head`."""
+        try:
+            number = self.create_pull(repo, head=head, base=base, title=title, body=body).number
+        except GitHubError as exc:
+            if exc.status == 422 and "already exists" in str(exc.data):
+                log.info("%s: a pull request from %s is already open", repo, head)
+                return None
+            raise
+        self._request("label pull request", "POST", f"{_repo_path(repo)}/issues/{number}/labels",
+                      {"labels": [label]})
+        return number
+
 
 def _output(output: CheckOutput, annotations: list[dict[str, Any]], with_text: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {"title": output.title, "summary": output.summary}
@@ -257,6 +332,3 @@ def _find_marked(repo: Repository, number: int, marker: str) -> int | None:
         if marker in (comment.body or "") and comment.user is not None and comment.user.type == "Bot":
             return int(comment.id)
     return None
-
-
-__all__ = ["CheckOutput", "GitHubApp", "GithubException", "Installation", "PullInfo", "make_retry"]

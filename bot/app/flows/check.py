@@ -7,17 +7,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.adapters.errors import RetryLater
 from bot.adapters.git.mirror import Mirror
-from bot.adapters.github.client import GitHubApp, Installation
+from bot.adapters.github.auth import GitHubApp
+from bot.adapters.github.client import Installation
 from bot.adapters.store.journal import Journal
 from bot.app.events import EXTERNAL_ID_PREFIX, Event
 from bot.app.flows import gate as approving
 from bot.app.flows import publish as publishing
-from bot.app.queue import RetryLater
 from bot.app.settings import Settings
 from bot.core.commands import BUTTONS
 from bot.core.paths import is_relevant
-from bot.core.report import Report
+from bot.core.report import Conclusion, Report
 from bot.core.tree import Change, Tree
 from bot.present.checkrun import MARKER, check_output, cleared_comment, comment_body, failed_output, quiet_output
 
@@ -46,7 +47,9 @@ class Context:
 
     @classmethod
     def from_settings(cls, settings: Settings, journal: Journal) -> Context:
-        return cls(settings, GitHubApp.from_settings(settings), Mirror(settings.data_dir, settings.git_url), journal)
+        github = GitHubApp(settings.app_id, settings.private_key, settings.github_api_url,
+                           throttle=settings.github_throttle != "off")
+        return cls(settings, github, Mirror(settings.data_dir, settings.git_url), journal)
 
 
 def _installation(ctx: Context, event: Event) -> Installation | None:
@@ -108,7 +111,7 @@ def run_check(
             gate, snap = approving.check_gate(ctx, inst, repo, number, trees, Report(), author=author,
                                               base_ref=base_ref, pull_url=pull_url, quiet=True)
             snap.output = quiet_output(len(trees.changed))
-            details = pull_url if gate.conclusion == "action_required" and pull_url else None
+            details = pull_url if gate.conclusion == Conclusion.ACTION_REQUIRED and pull_url else None
             snap.run_id = inst.create_check_run(repo, name=name, head_sha=trees.head_sha, external_id=external_id,
                                                 conclusion=gate.conclusion, output=gate.output(snap.output),
                                                 details_url=details)
@@ -124,12 +127,12 @@ def run_check(
             raise
         except Exception as exc:
             log.exception("%s#%s: the check of %s crashed", repo, number, trees.head_sha)
-            inst.complete_check_run(repo, run_id, conclusion="failure",
+            inst.complete_check_run(repo, run_id, conclusion=Conclusion.FAILURE,
                                     output=failed_output(f"Pledge hit an internal error ({type(exc).__name__})."))
             return
         snap.run_id, snap.output = run_id, check_output(report, trees.head_sha)
         snap.comment = comment_body(report, trees.head_sha)
-        details = pull_url if gate.conclusion == "action_required" and pull_url else None
+        details = pull_url if gate.conclusion == Conclusion.ACTION_REQUIRED and pull_url else None
         inst.complete_check_run(repo, run_id, conclusion=gate.conclusion, output=gate.output(snap.output),
                                 details_url=details, actions=BUTTONS)
         log.info("%s#%s: %s is %s (%d findings)", repo, number, trees.head_sha[:12], gate.conclusion,

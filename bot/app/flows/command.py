@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.adapters.github import commands_rest as api
 from bot.adapters.github.client import Installation, PullInfo
 from bot.app.events import Event
 from bot.app.flows import decide as deciding
@@ -32,6 +31,7 @@ from bot.core.commands import (
     parse,
     triage,
 )
+from bot.core.report import Conclusion
 
 log = logging.getLogger("pledge.commands")
 
@@ -59,7 +59,7 @@ class Job:
 
     def __post_init__(self) -> None:
         self.store = approving.audit_store(self.ctx)
-        self.permission = once(lambda: api.role(self.inst, self.repo, self.user))  # at most one GET per job
+        self.permission = once(lambda: self.inst.role(self.repo, self.user))  # at most one GET per job
         self.eligible = approving.eligibility(self.inst, self.repo)  # one per job: its memo spares GETs
 
     @property
@@ -104,8 +104,8 @@ def on_command_comment(ctx: Context, event: Event) -> None:
               author=str((issue.get("user") or {}).get("login") or ""), comment_id=int(comment["id"]),
               pull_url=_pull_url(payload, event.pr_number))
     if isinstance(parsed, Reply):
-        api.reply(job.inst, job.repo, job.number, parsed.text)
-        api.react(job.inst, job.repo, int(comment["id"]), REACT_DONE if parsed.kind == "help" else REACT_REFUSED)
+        job.inst.comment(job.repo, job.number, parsed.text)
+        job.inst.react(job.repo, int(comment["id"]), REACT_DONE if parsed.kind == "help" else REACT_REFUSED)
         return
     commands = list(parsed.commands)
     if verdict.verdict == "closed":
@@ -159,7 +159,7 @@ def run_command(job: Job, cmd: Command, *, source: str) -> None:
         return
     _ = job.pull  # read the head before acting (one GET per job): the SHA a decision is compared with
     if cmd.spec.ack and job.comment_id is not None and not job.acked:
-        api.react(job.inst, job.repo, job.comment_id, REACT_RECEIVED)
+        job.inst.react(job.repo, job.comment_id, REACT_RECEIVED)
         job.acked = True
     try:
         if cmd.verb == "check":
@@ -184,16 +184,16 @@ def finish(job: Job) -> None:
         else:
             refresh(job, snap)
     if job.replies:
-        api.reply(job.inst, job.repo, job.number, "\n\n".join(job.replies))
+        job.inst.comment(job.repo, job.number, "\n\n".join(job.replies))
     if job.comment_id is not None:
-        api.react(job.inst, job.repo, job.comment_id, REACT_REFUSED if job.refused else REACT_DONE)
+        job.inst.react(job.repo, job.comment_id, REACT_REFUSED if job.refused else REACT_DONE)
 
 
 def refresh(job: Job, snap: approving.Snapshot) -> None:
     """The stored run and sticky comment, re-evaluated from the snapshot: one PATCH each, no git, no render."""
     gate = approving.evaluate(snap, job.store, job.repo, job.number, job.eligible)
-    details = (snap.pull_url or None) if gate.conclusion == "action_required" else None
-    api.update_run(job.inst, job.repo, snap.run_id, conclusion=gate.conclusion, output=gate.output(snap.output),
+    details = (snap.pull_url or None) if gate.conclusion == Conclusion.ACTION_REQUIRED else None
+    job.inst.update_run(job.repo, snap.run_id, conclusion=gate.conclusion, output=gate.output(snap.output),
                    actions=BUTTONS, details_url=details)
     sync_comment(job.ctx, job.inst, job.repo, job.number, gate.comment(snap.comment, snap.sha), snap.sha)
 

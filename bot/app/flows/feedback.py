@@ -12,7 +12,6 @@ import git
 from bot.adapters.git.mirror import MirrorError
 from bot.adapters.git.publish import ancestry
 from bot.adapters.git.tree import has_commit
-from bot.adapters.github import publish_rest as rest
 from bot.adapters.github.client import Installation
 from bot.app.events import Event
 from bot.app.flows.publish import history, publish_mirror
@@ -56,7 +55,7 @@ def flux_event(ctx: Context, event: Event) -> None:
     for pr, text in sorted(json.loads(saved).items(), key=lambda kv: int(kv[0])):
         sent_key = f"flux-sent:{event.delivery_id}:{pr}"
         if ctx.journal.get(sent_key) is None:
-            rest.comment(inst, repo, int(pr), text)
+            inst.comment(repo, int(pr), text)
             ctx.journal.put(sent_key, "1")
 
 

@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import git
 
-from bot.adapters.github import commands_rest as api
 from bot.adapters.github.client import Installation
 from bot.core import approvals
 from bot.core.audit import AuditStore
 from bot.core.paths import CONFIG_PATH, INPUT_PREFIXES, is_request
 from bot.core.platform import ConfigError, parse_config
-from bot.core.report import Finding, Report
+from bot.core.report import Conclusion, Finding, Report
 from bot.core.tree import Tree
 from bot.present.checkrun import COMMENT_BUDGET, MARKER, MAX_OUTPUT_CHARS, CheckOutput, cut
 
@@ -47,7 +46,7 @@ class Snapshot:
     deleted: list[str] = field(default_factory=list)  # request paths the PR deletes
     valid: list[str] = field(default_factory=list)  # earlier SHAs whose approvals still count (valid_shas)
     findings: list[Finding] = field(default_factory=list)
-    report_conclusion: str = "success"
+    report_conclusion: str = Conclusion.SUCCESS
     output: CheckOutput = field(default_factory=lambda: CheckOutput("", ""))  # the run's output before approvals
     comment: str | None = None  # the sticky comment before approvals (None: the report alone says nothing)
 
@@ -93,8 +92,8 @@ def rules_of(config_text: str) -> tuple[tuple[approvals.Rule, ...], list[Finding
 
 def eligibility(inst: Installation, repo: str) -> Eligible:
     """One per job (its memo spares repeated lookups): team membership and collaborator-permission APIs."""
-    return approvals.make_is_eligible(permission=lambda user: api.role(inst, repo, user),
-                                      is_member=lambda org, team, user: api.is_member(inst, org, team, user))
+    return approvals.make_is_eligible(permission=lambda user: inst.role(repo, user),
+                                      is_member=lambda org, team, user: inst.is_member(org, team, user))
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ class Gate:
         lines = self.result.lines()
         if not lines and self.conclusion == self.report_conclusion:
             return base
-        title = self.result.title() if self.conclusion == "action_required" else base.title
+        title = self.result.title() if self.conclusion == Conclusion.ACTION_REQUIRED else base.title
         summary = _SUMMARY_ICON.sub(ICONS.get(self.conclusion, "") + " ", base.summary, count=1)
         summary = cut(summary.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", MAX_OUTPUT_CHARS, "summary")
         return replace(base, title=title[:255], summary=summary)
@@ -125,7 +124,7 @@ class Gate:
         if base is None:
             base = f"{MARKER}\n### {icon} Pledge: {self.result.title()}\n\nChecked commit `{head_sha[:12]}`.\n"
         elif self.conclusion != self.report_conclusion:
-            heading = self.result.title() if self.conclusion == "action_required" else ""
+            heading = self.result.title() if self.conclusion == Conclusion.ACTION_REQUIRED else ""
             base = _HEADING.sub(lambda m: f"### {icon} Pledge: " + (f"{heading} · " if heading else "")
                                 + m.group(1), base, count=1)
         return cut(base.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", COMMENT_BUDGET, "comment")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import git
 
+from bot.adapters.errors import GitHubError
 from bot.adapters.git.publish import PublishError
 from bot.adapters.git.tree import GitTree, changed_files
-from bot.adapters.github import publish_rest as rest
-from bot.adapters.github.client import GithubException, Installation
+from bot.adapters.github.client import Installation, Review
 from bot.app.triggers import ZERO_SHA
 from bot.core.audit import AuditStore, Record, trailers
 from bot.core.paths import needs_render
@@ -31,8 +31,8 @@ def approvers(data_dir: Path, inst: Installation, bare: git.Repo, repo: str, num
         valid = {r.sha for r in records if r.kind == "approve" and _same_inputs(bare, r.sha, head_sha)}
     else:
         try:
-            records = _review_records(repo, number, rest.reviews(inst, repo, number))
-        except GithubException as exc:
+            records = _review_records(repo, number, inst.reviews(repo, number))
+        except GitHubError as exc:
             log.warning("%s#%s: reviews unavailable (%s); no Approved-by", repo, number, exc.status)
             return (), ()
         valid = {r.sha for r in records}  # GitHub accepted these for the merge (stale ones come DISMISSED)
@@ -41,7 +41,7 @@ def approvers(data_dir: Path, inst: Installation, bare: git.Repo, repo: str, num
     return approved, tuple(line for line in lines if not line.startswith("Approved-by: "))
 
 
-def _review_records(repo: str, number: int, reviews: list[rest.Review]) -> list[Record]:
+def _review_records(repo: str, number: int, reviews: list[Review]) -> list[Record]:
     kinds = {"APPROVED": "approve", "CHANGES_REQUESTED": "unapprove", "DISMISSED": "unapprove"}
     return [Record(repo, number, kinds[r.state], r.login, r.commit_id, when(r.submitted_at) or datetime.now(UTC))
             for r in reviews if r.state in kinds and r.login]

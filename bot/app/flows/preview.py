@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.adapters.github import commands_rest as api
 from bot.core.build import Build, render_requests
 from bot.core.catalog import load_catalog
 from bot.core.paths import REQUESTS, is_request
@@ -44,7 +43,7 @@ def run(job: Job, env: str | None) -> None:
         body = render_preview(trees.base, trees.head, paths, head_sha=trees.head_sha, env=env)
     finally:
         trees.close()
-    api.reply(job.inst, job.repo, job.number, body)
+    job.inst.comment(job.repo, job.number, body)
 
 
 def render_preview(base: Tree, head: Tree, paths: Sequence[str], *, head_sha: str, env: str | None,

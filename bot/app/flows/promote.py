@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 import git
 
+from bot.adapters.errors import GitHubError
 from bot.adapters.git import remote
 from bot.adapters.git.commit import commit_files
 from bot.adapters.git.mirror import Mirror
 from bot.adapters.git.remote import redact, remote_env
-from bot.adapters.github import commands_rest as api
-from bot.adapters.github.client import GithubException
 from bot.core.commands import promotion_paths
 from bot.core.paths import is_request
 from bot.core.platform import ConfigError, load_config
@@ -68,15 +67,15 @@ def run(job: Job, target: str) -> None:
             + "\n".join(f"- `{dst}`" for dst in sorted(copies)) + "\n\nPledge checks this pull request like any "
             f"other, so the `{target}` approval rules apply.\n")
     try:
-        new = api.create_pull(job.inst, job.repo, head=branch, base=pull.base_ref,
+        new = job.inst.create_pull(job.repo, head=branch, base=pull.base_ref,
                               title=f"Promote #{job.number} to {target}", body=body)
-    except GithubException as exc:
+    except GitHubError as exc:
         if exc.status == 422:  # e.g. a pull request for the branch is already open
             raise Refused(f"GitHub refused to open the pull request for `{branch}`: "
                           f"{_first_error(exc.data)}") from None
         raise
     reviewer = job.author if job.author and not job.author.endswith("[bot]") else ""
-    asked = api.request_review(job.inst, job.repo, new.number, [reviewer]) if reviewer else False
+    asked = job.inst.request_review(job.repo, new.number, [reviewer]) if reviewer else False
     line = f"Opened #{new.number}: {len(copies)} request{'s' if len(copies) != 1 else ''} promoted to {target}"
     line += f", review requested from @{reviewer}" if asked else ""
     if deleted:

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import git
 
+from bot.adapters.errors import RetryLater
 from bot.adapters.git.mirror import Mirror
 from bot.adapters.git.publish import PublishRace, ancestry, publish
 from bot.adapters.git.remote import GitError, redact
-from bot.adapters.github import publish_rest as rest
 from bot.adapters.github.client import Installation
 from bot.adapters.store.history import History, history_rows
 from bot.app.events import Event
 from bot.app.flows import merged as facts
-from bot.app.queue import RetryLater
 from bot.app.triggers import ZERO_SHA
 from bot.core.paths import needs_render, request_paths
 from bot.core.publish import MergeInfo, PublishResult
@@ -182,7 +181,7 @@ def _publish(ctx: Context, inst: Installation, bare: git.Repo, repo: str, branch
             raise GitError(message) from None
         log.error("%s: publishing failed: %s", key, message)
         if tell is not None and ctx.journal.get(f"publish-error:{key}") is None:
-            rest.comment(inst, repo, tell, f"{MARKER}\nPledge could not publish this merge to `{branch}`:\n\n"
+            inst.comment(repo, tell, f"{MARKER}\nPledge could not publish this merge to `{branch}`:\n\n"
                          f"```\n{message}\n```\n")
             ctx.journal.put(f"publish-error:{key}", "told")
         return None
@@ -191,12 +190,12 @@ def _publish(ctx: Context, inst: Installation, bare: git.Repo, repo: str, branch
 def _tell(ctx: Context, inst: Installation, repo: str, number: int, body: str, state_key: str) -> None:
     """The one comment on the merged PR; after a crash mid-way, find it by its marker instead of posting twice."""
     if ctx.journal.get(state_key) == "commenting":
-        found = rest.find_comment(inst, repo, number, MARKER)
+        found = inst.find_comment(repo, number, MARKER)
         if found is not None:
             ctx.journal.put(state_key, f"done:{found}")
             return
     ctx.journal.put(state_key, "commenting")
-    ctx.journal.put(state_key, f"done:{rest.comment(inst, repo, number, body)}")
+    ctx.journal.put(state_key, f"done:{inst.comment(repo, number, body)}")
 
 
 def _render_pull(ctx: Context, inst: Installation, repo: str, base: str, result: PublishResult,
@@ -211,7 +210,7 @@ def _render_pull(ctx: Context, inst: Installation, repo: str, base: str, result:
                 f"(with a merge commit) to publish it; Flux applies it once it is on `{base}`.\n\n"
                 f"{summary(result)}\nAdd the Pledge App to the branch ruleset's bypass list to publish directly "
                 "(docs/publishing.md).\n")
-        opened = rest.open_render_pull(inst, repo, head=branch, base=base, title=f"Pledge: render {what}",
+        opened = inst.open_render_pull(repo, head=branch, base=base, title=f"Pledge: render {what}",
                                        body=body, label=str(result.label))
         number = str(opened) if opened is not None else "open"
         ctx.journal.put(key, number)
