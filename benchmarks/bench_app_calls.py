@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 from bot.adapters.git.mirror import Mirror  # noqa: E402
 from bot.adapters.github.auth import GitHubApp, make_retry  # noqa: E402
+from bot.app.context import Context  # noqa: E402
+from bot.app.dispatch import Dispatcher  # noqa: E402
 from bot.app.events import signature  # noqa: E402
-from bot.app.flows.check import Context  # noqa: E402
 from bot.app.queue import Queue  # noqa: E402
-from bot.app.routes import Dispatcher  # noqa: E402
 from bot.app.settings import Settings  # noqa: E402
 from bot.app.web import create_app  # noqa: E402
 from tests.github import github_payloads as gp  # noqa: E402

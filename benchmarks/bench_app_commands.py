@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 from bot.adapters.git.mirror import Mirror  # noqa: E402
-from bot.app.flows.check import Context  # noqa: E402
-from bot.app.routes import Dispatcher  # noqa: E402
+from bot.app.context import Context  # noqa: E402
+from bot.app.dispatch import Dispatcher  # noqa: E402
 from bot.app.settings import Settings  # noqa: E402
 from bot.app.web import create_app  # noqa: E402
 from tests.app.apptest import PLATFORM, SECRET, Bot, make_github, make_queue  # noqa: E402

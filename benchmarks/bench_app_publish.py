@@ -33,10 +33,11 @@ from bench_publish import request as bench_request  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
+from bot.adapters.store.audit import AuditStore  # noqa: E402
 from bot.app.events import Event  # noqa: E402
 from bot.app.flows import publish as publishing  # noqa: E402
 from bot.app.settings import Settings  # noqa: E402
-from bot.core.audit import AuditStore, Record  # noqa: E402
+from bot.core.audit import Record  # noqa: E402
 from tests.app.apptest import SECRET  # noqa: E402
 from tests.app.publishtest import FLUX_SECRET, flux_body, make_bot, merge_pr, post_flux, protect, request, sync  # noqa: E402
 from tests.github import github_payloads as gp  # noqa: E402

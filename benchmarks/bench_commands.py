@@ -20,8 +20,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.adapters.store.audit import AuditStore
 from bot.core import approvals as ap
-from bot.core.audit import AuditStore, Record
+from bot.core.audit import Record
 from bot.core.commands import (
     REACT_DONE,
     REACT_RECEIVED,

@@ -5,13 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bot.app.events import Event
 from bot.app.triggers import FLUX_EVENT, merged, pushed_to_base
-
-if TYPE_CHECKING:
-    from bot.app.flows.check import Context
 
 log = logging.getLogger("pledge.router")
 
@@ -43,11 +39,9 @@ class Route:
     when: Callable[[Event], bool] | None = None
 
 
-# First matching row wins. Later issues add rows here:
-# - merge publishing (issue 6): the publish_merge row sits ABOVE the generic "closed" row; pushes to the
-#   default branch and Flux events (queued by POST /flux, never sent by GitHub) have their own rows;
-# - slash commands: the issue_comment / check_run requested_action rows below (comment events from bots
-#   are already dropped, see ignore_reason).
+# First matching row wins: publish_merge sits ABOVE the generic "closed" row; pushes to the default branch and
+# Flux events (queued by POST /flux, never sent by GitHub) have their own rows; comment events from bots are
+# dropped before any row (ignore_reason).
 ROUTES: tuple[Route, ...] = (
     Route("pull_request", "opened", "check_pull_request"),
     Route("pull_request", "synchronize", "check_pull_request"),
@@ -88,23 +82,3 @@ def match(event: Event, routes: tuple[Route, ...] = ROUTES) -> Route | None:
             continue
         return route
     return None
-
-
-class Dispatcher:
-    """The queue's processor in the worker: route a delivery and run its handler."""
-
-    def __init__(self, ctx: Context, routes: tuple[Route, ...] = ROUTES) -> None:
-        from bot.app.flows import check as handlers
-
-        self.ctx = ctx
-        self.routes = routes
-        self.handlers: dict[str, Callable[[Context, Event], None]] = {
-            r.handler: getattr(handlers, r.handler) for r in routes
-        }
-
-    def __call__(self, event: Event) -> None:
-        route = match(event, self.routes)
-        if route is None:
-            log.info("%s: not handled", event.describe())
-            return
-        self.handlers[route.handler](self.ctx, event)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from bot.app.flows.check import Context
+from bot.app.context import Context
+from bot.app.dispatch import Dispatcher
 from bot.app.queue import Queue
-from bot.app.routes import Dispatcher
 from bot.app.settings import Settings, load_or_exit
 
 log = logging.getLogger("pledge.worker")

@@ -11,8 +11,8 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from bot.adapters.github.auth import GitHubApp, make_retry
+from bot.app.context import Context
 from bot.app.events import signature
-from bot.app.flows.check import Context
 from bot.app.queue import Queue
 from bot.app.settings import Settings
 from tests.github.fake_github import FakeGitHub

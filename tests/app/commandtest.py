@@ -6,7 +6,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.audit import AuditStore, Record
+from bot.adapters.store.audit import AuditStore
+from bot.core.audit import Record
 from tests.app.apptest import Bot
 from tests.github import github_payloads as gp
 from tests.github.fake_git_remote import GitRemote

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.adapters.git.mirror import Mirror
-from bot.app.flows.check import Context
-from bot.app.routes import Dispatcher
+from bot.app.context import Context
+from bot.app.dispatch import Dispatcher
 from bot.app.settings import Settings
 from bot.app.web import create_app
 from tests.app.apptest import APP_ID, PLATFORM, SECRET, Bot, make_github, make_queue

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 
 from bot.adapters.git.mirror import Mirror
 from bot.adapters.git.tree import GitTree
+from bot.app.context import Context
+from bot.app.dispatch import Dispatcher
 from bot.app.flows import publish as publishing
-from bot.app.flows.check import Context
-from bot.app.routes import Dispatcher
 from bot.app.settings import Settings
 from bot.app.web import create_app
 from bot.core.build import render_full

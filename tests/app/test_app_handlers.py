@@ -9,8 +9,8 @@ import pytest
 
 from bot.adapters.git.mirror import Mirror, MirrorError
 from bot.adapters.store.journal import SqliteJournal
+from bot.app.dispatch import Dispatcher
 from bot.app.events import Event
-from bot.app.routes import Dispatcher
 from bot.core.report import Report
 from tests.app.apptest import Bot
 from tests.app.test_app_flow import BAD, GOOD, open_pr
@@ -174,7 +174,8 @@ def test_run_check_with_missing_installation_is_skipped(bot: Bot) -> None:
 def test_action_required_links_the_pull_request(bot: Bot, remote: GitRemote) -> None:
     from datetime import UTC, datetime
 
-    from bot.core.audit import AuditStore, Record
+    from bot.adapters.store.audit import AuditStore
+    from bot.core.audit import Record
 
     AuditStore(bot.settings.data_dir).add(Record("acme/platform", 7, "hold", "bob", "f" * 40, datetime.now(UTC)))
     sha = open_pr(bot, remote, {REQ: GOOD})  # a standing hold makes the check action_required

@@ -12,13 +12,14 @@ from click.testing import CliRunner
 
 from bot.adapters.errors import RetryLater
 from bot.adapters.git.publish import PublishRace
+from bot.adapters.store.audit import AuditStore
 from bot.adapters.store.history import History, history_rows
 from bot.app.events import Event
 from bot.app.flows import publish as publishing
 from bot.app.routes import match
 from bot.app.settings import Settings
 from bot.cli import main
-from bot.core.audit import AuditStore, Record
+from bot.core.audit import Record
 from bot.core.paths import CATALOG_DIRS, CONFIG_PATH, REQUESTS, is_input
 from tests.app.apptest import Bot
 from tests.app.publishtest import (

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from bot.app.dispatch import FLOWS
 from bot.app.events import Event
-from bot.app.flows import check as handlers
 from bot.app.routes import ROUTES, Route, match
 from tests.github import github_payloads as gp
 
 
 def test_every_route_names_a_handler() -> None:
     for route in ROUTES:
-        assert callable(getattr(handlers, route.handler)), route
+        assert callable(FLOWS[route.handler]), route
 
 
 def test_routes_for_the_issue() -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.store.audit import FILE, AuditStore
 from bot.core.approvals import Approval, Hold
-from bot.core.audit import FILE, AuditStore, Record, fold, trailers
+from bot.core.audit import Record, fold, trailers
 
 REPO, PR = "acme/platform", 12
 HEAD, OLD = "d" * 40, "a" * 40

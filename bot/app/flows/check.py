@@ -3,66 +3,28 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.adapters.errors import RetryLater
-from bot.adapters.git.mirror import Mirror
-from bot.adapters.github.auth import GitHubApp
 from bot.adapters.github.client import Installation
-from bot.adapters.store.journal import Journal
+from bot.app.context import Context
 from bot.app.events import EXTERNAL_ID_PREFIX, Event
 from bot.app.flows import gate as approving
-from bot.app.flows import publish as publishing
-from bot.app.settings import Settings
 from bot.core.commands import BUTTONS
-from bot.core.paths import is_relevant
+from bot.core.paths import is_relevant, request_paths
 from bot.core.report import Conclusion, Report
-from bot.core.tree import Change, Tree
 from bot.present.checkrun import MARKER, check_output, cleared_comment, comment_body, failed_output, quiet_output
 
 log = logging.getLogger("pledge.handlers")
 
-Checker = Callable[[Tree, Tree, Sequence[Change]], Report]
 NO_COMMENT = "none"  # journal value: we know the PR has no Pledge comment (we saw it opened)
 CLEARED = ":cleared"  # suffix: the comment already says there is nothing to report
-
-
-def _default_checker() -> Checker:
-    from bot.core.check import check
-
-    return check
-
-
-@dataclass
-class Context:
-    """What handlers work with; one per worker process."""
-
-    settings: Settings
-    github: GitHubApp
-    mirror: Mirror
-    journal: Journal
-    checker: Checker = field(default_factory=_default_checker)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, journal: Journal) -> Context:
-        github = GitHubApp(settings.app_id, settings.private_key, settings.github_api_url,
-                           throttle=settings.github_throttle != "off")
-        return cls(settings, github, Mirror(settings.data_dir, settings.git_url), journal)
-
-
-def _installation(ctx: Context, event: Event) -> Installation | None:
-    if event.installation_id is None or event.repo is None:
-        log.warning("%s: no installation or repository in the payload; is this an App delivery?", event.describe())
-        return None
-    return ctx.github.installation(event.installation_id)
 
 
 def check_pull_request(ctx: Context, event: Event) -> None:
     """pull_request opened / synchronize / reopened / edited (base changed): check the head commit."""
     pr: dict[str, Any] = dict(event.payload.get("pull_request") or {})
-    inst = _installation(ctx, event)
+    inst = ctx.installation(event)
     number = event.pr_number
     if inst is None or number is None or event.repo is None:
         return
@@ -104,7 +66,7 @@ def run_check(
         return
     try:
         paths = [c.path for c in trees.changed] + [c.old_path for c in trees.changed if c.old_path]
-        publishing.record_check(ctx, repo, number, paths, opened=new_pull)  # time to value (bot.adapters.store.history)
+        record_check(ctx, repo, number, paths, opened=new_pull)
         external_id = f"{EXTERNAL_ID_PREFIX}{number}"
         name = ctx.settings.check_name
         if not any(is_relevant(p) for p in paths):  # holds still apply: they gate any PR
@@ -143,6 +105,20 @@ def run_check(
         trees.close()
 
 
+def record_check(ctx: Context, repo: str, number: int, paths: list[str], *, opened: bool) -> None:
+    """Time to value: when a PR with requests was opened and (last) checked."""
+    requests = request_paths(paths)
+    if not requests:
+        return
+    try:
+        store = ctx.history(repo)
+        if opened:
+            store.record("opened", requests, pr=number)
+        store.record("checked", requests, pr=number)
+    except Exception:  # history must never break a check
+        log.exception("%s#%s: could not record the check in the history", repo, number)
+
+
 def sync_comment(ctx: Context, inst: Installation, repo: str, number: int, body: str | None, head_sha: str) -> None:
     """The sticky comment says `body`, or that nothing is left to report."""
     if body is None:
@@ -178,23 +154,6 @@ def pull_request_closed(ctx: Context, event: Event) -> None:
         log.info("%s: closed; mirror ref dropped", event.describe())
 
 
-def publish_merge(ctx: Context, event: Event) -> None:
-    """pull_request closed with merged: render, push, comment once (bot/app/publishing.py)."""
-    publishing.publish_merge(ctx, event)
-
-
-def publish_push(ctx: Context, event: Event) -> None:
-    """A push to the default branch outside a PR: rendered like a merge (bot/app/publishing.py)."""
-    publishing.publish_push(ctx, event)
-
-
-def flux_event(ctx: Context, event: Event) -> None:
-    """A Flux event from POST /flux: settle renders, tell the PRs (bot/app/feedback.py)."""
-    from bot.app.flows import feedback
-
-    feedback.flux_event(ctx, event)
-
-
 def rerun_check_run(ctx: Context, event: Event) -> None:
     """Re-run of the pledge check run: check its commit again (a new run, as GitHub expects)."""
     run: dict[str, Any] = dict(event.payload.get("check_run") or {})
@@ -208,7 +167,7 @@ def rerun_check_suite(ctx: Context, event: Event) -> None:
 
 
 def _rerun(ctx: Context, event: Event, head_sha: str, pulls: list[dict[str, Any]]) -> None:
-    inst = _installation(ctx, event)
+    inst = ctx.installation(event)
     if inst is None or event.repo is None or not head_sha:
         return
     targets: list[tuple[int, str]] = [
@@ -234,17 +193,3 @@ def log_installation(ctx: Context, event: Event) -> None:
              for r in payload.get(key) or [] if isinstance(r, dict)]
     account = (payload.get("installation") or {}).get("account") or {}
     log.info("%s: account %s, repositories %s", event.describe(), account.get("login"), repos)
-
-
-def on_command_comment(ctx: Context, event: Event) -> None:
-    """issue_comment.created on a pull request: slash commands (bot/app/commanding.py)."""
-    from bot.app.flows import command as commanding
-
-    commanding.on_command_comment(ctx, event)
-
-
-def on_check_button(ctx: Context, event: Event) -> None:
-    """check_run.requested_action: the Re-run and Preview buttons (bot/app/commanding.py)."""
-    from bot.app.flows import command as commanding
-
-    commanding.on_check_button(ctx, event)

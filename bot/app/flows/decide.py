@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from bot.app.flows import gate as approving
+from bot.app.flows.job import Job
 from bot.core import approvals
 from bot.core.audit import Record
 from bot.core.commands import Command, unhold_targets
-
-if TYPE_CHECKING:
-    from bot.app.flows.command import Job
 
 DECISIONS = frozenset({"approve", "unapprove", "hold", "unhold"})
 

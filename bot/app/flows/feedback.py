@@ -5,20 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import git
 
 from bot.adapters.git.mirror import MirrorError
 from bot.adapters.git.publish import ancestry
 from bot.adapters.git.tree import has_commit
-from bot.adapters.github.client import Installation
+from bot.app.context import Context
 from bot.app.events import Event
-from bot.app.flows.publish import history, publish_mirror
 from bot.core.flux import FluxEvent, comments, parse_event, revision_sha
-
-if TYPE_CHECKING:
-    from bot.app.flows.check import Context
 
 log = logging.getLogger("pledge.feedback")
 
@@ -37,7 +32,7 @@ def flux_event(ctx: Context, event: Event) -> None:
         ev = parse_event(str(event.payload.get("body") or ""))
         is_ancestor, bare = _ancestry(ctx, repo, ev)
         try:
-            outcomes = history(ctx, repo).handle(ev, is_ancestor)
+            outcomes = ctx.history(repo).handle(ev, is_ancestor)
         finally:
             if bare is not None:
                 bare.close()
@@ -48,7 +43,7 @@ def flux_event(ctx: Context, event: Event) -> None:
             return
         saved = json.dumps({str(pr): text for pr, text in texts.items()})
         ctx.journal.put(outbox_key, saved)
-    inst = _installation(ctx, repo)
+    inst = ctx.installation_of(repo)
     if inst is None:
         log.warning("%s: no installation known for the repository; Flux feedback not posted", repo)
         return
@@ -59,23 +54,17 @@ def flux_event(ctx: Context, event: Event) -> None:
             ctx.journal.put(sent_key, "1")
 
 
-def _installation(ctx: Context, repo: str) -> Installation | None:
-    """Flux events carry no installation: the one publishing last saw for the repository."""
-    known = ctx.journal.get(f"installation:{repo}")
-    return ctx.github.installation(int(known)) if known and known.isdigit() else None
-
-
 def _ancestry(ctx: Context, repo: str, ev: FluxEvent) -> tuple[Callable[[str, str], bool], git.Repo | None]:
     """is_ancestor on the publish mirror, after fetching the reported commit's branch when it is not there.
     Without a mirror (nothing was ever published from this data directory) only equal commits match."""
-    mirror = publish_mirror(ctx)
+    mirror = ctx.publish_mirror()
     path = mirror.path(repo)
     if not (path / "HEAD").exists() or ev.sha is None:
         return (lambda render, reported: render == reported), None
     bare = git.Repo(path)
     if not has_commit(bare, ev.sha):
         branch = _branch(ev)
-        inst = _installation(ctx, repo)
+        inst = ctx.installation_of(repo)
         if branch and inst is not None:
             try:
                 bare.close()

@@ -8,22 +8,20 @@ import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import git
 
+from bot.adapters.git.mirror import PullTrees
 from bot.adapters.github.client import Installation
+from bot.adapters.store.audit import AuditStore
+from bot.app.context import Context
 from bot.core import approvals
-from bot.core.audit import AuditStore
 from bot.core.paths import CONFIG_PATH, INPUT_PREFIXES, is_request
 from bot.core.platform import ConfigError, parse_config
 from bot.core.report import Conclusion, Finding, Report
 from bot.core.tree import Tree
 from bot.present.checkrun import COMMENT_BUDGET, MARKER, MAX_OUTPUT_CHARS, CheckOutput, cut
-
-if TYPE_CHECKING:
-    from bot.adapters.git.mirror import PullTrees
-    from bot.app.flows.check import Context
 
 ICONS = {"success": "✅", "neutral": "⚠️", "failure": "❌", "action_required": "✋"}
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -74,10 +72,6 @@ def snapshot_key(repo: str, number: int) -> str:
 def load_snapshot(ctx: Context, repo: str, number: int) -> Snapshot | None:
     raw = ctx.journal.get(snapshot_key(repo, number))
     return Snapshot.loads(raw) if raw else None
-
-
-def audit_store(ctx: Context) -> AuditStore:
-    return AuditStore(ctx.settings.data_dir)
 
 
 def rules_of(config_text: str) -> tuple[tuple[approvals.Rule, ...], list[Finding]]:
@@ -174,7 +168,7 @@ def check_gate(ctx: Context, inst: Installation, repo: str, number: int, trees: 
     snap = Snapshot(sha=trees.head_sha, run_id=0, author=author or (old.author if old else ""), base_ref=base_ref,
                     pull_url=pull_url, config=config, requests=[(k.env, k.offering, k.path) for k in keys],
                     deleted=deleted, findings=list(report.findings), report_conclusion=report.conclusion)
-    store = audit_store(ctx)
+    store = ctx.audit()
     state = store.state(repo, number)
     snap.valid = sorted(valid_shas(trees.repo, (a.sha for a in state.approvals), trees.head_sha))
     return evaluate(snap, store, repo, number, eligibility(inst, repo)), snap

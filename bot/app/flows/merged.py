@@ -12,8 +12,9 @@ from bot.adapters.errors import GitHubError
 from bot.adapters.git.publish import PublishError
 from bot.adapters.git.tree import GitTree, changed_files
 from bot.adapters.github.client import Installation, Review
+from bot.adapters.store.audit import AuditStore
 from bot.app.triggers import ZERO_SHA
-from bot.core.audit import AuditStore, Record, trailers
+from bot.core.audit import Record, trailers
 from bot.core.paths import needs_render
 from bot.core.platform import ConfigError, load_config
 from bot.core.publish import PublishResult

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from bot.app.flows.job import Job
 from bot.core.build import Build, render_requests
 from bot.core.catalog import load_catalog
 from bot.core.paths import REQUESTS, is_request
@@ -14,9 +14,6 @@ from bot.core.report import ERROR
 from bot.core.tree import Tree
 from bot.core.validate import load_requests
 from bot.present.checkrun import COMMENT_BUDGET
-
-if TYPE_CHECKING:
-    from bot.app.flows.command import Job
 
 PREVIEW_MARKER = "<!-- pledge:preview -->"
 _TICKS = re.compile(r"`{3,}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import git
 
@@ -12,12 +11,10 @@ from bot.adapters.git import remote
 from bot.adapters.git.commit import commit_files
 from bot.adapters.git.mirror import Mirror
 from bot.adapters.git.remote import redact, remote_env
+from bot.app.flows.job import Job
 from bot.core.commands import promotion_paths
 from bot.core.paths import is_request
 from bot.core.platform import ConfigError, load_config
-
-if TYPE_CHECKING:
-    from bot.app.flows.command import Job
 
 log = logging.getLogger("pledge.promote")
 

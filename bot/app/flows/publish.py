@@ -6,25 +6,22 @@ import logging
 import random
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import git
 
 from bot.adapters.errors import RetryLater
-from bot.adapters.git.mirror import Mirror
 from bot.adapters.git.publish import PublishRace, ancestry, publish
 from bot.adapters.git.remote import GitError, redact
 from bot.adapters.github.client import Installation
 from bot.adapters.store.history import History, history_rows
+from bot.app.context import Context
 from bot.app.events import Event
 from bot.app.flows import merged as facts
 from bot.app.triggers import ZERO_SHA
 from bot.core.paths import needs_render, request_paths
 from bot.core.publish import MergeInfo, PublishResult
 from bot.present.publishing import summary
-
-if TYPE_CHECKING:
-    from bot.app.flows.check import Context
 
 log = logging.getLogger("pledge.publishing")
 
@@ -36,45 +33,11 @@ PUBLISH_OPTIONS: dict[str, Any] = {}  # extra keyword arguments for bot.adapters
 _RENDER_PR = re.compile(r"^pledge/render-pr-(\d+)$")
 
 
-def publish_mirror(ctx: Context) -> Mirror:
-    """A second set of bare mirrors, so check fetches and publish fetches never contend for one repository."""
-    return Mirror(ctx.settings.data_dir / "publish", ctx.settings.git_url)
-
-
-def history(ctx: Context, repo: str) -> History:
-    """The time-to-value store of one repository (render commits and environments are per repository)."""
-    publish_mirror(ctx).path(repo)  # checks the name
-    owner, name = repo.split("/")
-    return History(ctx.settings.data_dir / "history" / owner / name)
-
-
-def record_check(ctx: Context, repo: str, number: int, paths: list[str], *, opened: bool) -> None:
-    """Time to value, from the check flow: when a PR with requests was opened and (last) checked."""
-    requests = request_paths(paths)
-    if not requests:
-        return
-    try:
-        store = history(ctx, repo)
-        if opened:
-            store.record("opened", requests, pr=number)
-        store.record("checked", requests, pr=number)
-    except Exception:  # history must never break a check
-        log.exception("%s#%s: could not record the check in the history", repo, number)
-
-
-def _installation(ctx: Context, event: Event) -> Installation | None:
-    if event.installation_id is None or event.repo is None:
-        log.warning("%s: no installation or repository in the payload", event.describe())
-        return None
-    ctx.journal.put(f"installation:{event.repo}", str(event.installation_id))  # for Flux events (no installation)
-    return ctx.github.installation(event.installation_id)
-
-
 def publish_merge(ctx: Context, event: Event) -> None:
     """pull_request closed with merged: render the base branch, push, and say so on the PR in one comment
     (one REST call; plus one GET of the reviews when the approval flow recorded nothing for the PR)."""
     pr: dict[str, Any] = dict(event.payload.get("pull_request") or {})
-    repo, number, inst = event.repo, event.pr_number, _installation(ctx, event)
+    repo, number, inst = event.repo, event.pr_number, ctx.installation(event)
     if repo is None or number is None or inst is None:
         return
     ctx.mirror.forget_pull(repo, number)  # what the generic closed row does for the check mirror
@@ -85,11 +48,11 @@ def publish_merge(ctx: Context, event: Event) -> None:
         return
     base, head_sha = str(pr["base"]["ref"]), str(pr["head"]["sha"])
     merge_sha = pr.get("merge_commit_sha") or None
-    token, mirror = inst.token(), publish_mirror(ctx)
+    token, mirror = inst.token(), ctx.publish_mirror()
     pull_ref = f"refs/pull/{number}/head"
     bare = mirror.fetch(repo, token, [f"+refs/heads/{base}:refs/heads/{base}", f"+{pull_ref}:{pull_ref}"])
     try:
-        store = history(ctx, repo)
+        store = ctx.history(repo)
         original = _RENDER_PR.match(str(pr["head"].get("ref") or ""))
         if original:  # a render PR (protected branch) was merged: its original PR's render is now on base
             _render_pull_merged(ctx, store, repo, int(original[1]), merge_sha or head_sha, state_key)
@@ -132,7 +95,7 @@ def publish_push(ctx: Context, event: Event) -> None:
     It waits PUSH_DELAY after the push so a merged PR's own job renders first; then it finds the branch
     up to date and does nothing. No REST call unless the branch is protected (render PR)."""
     p = event.payload
-    repo, inst = event.repo, _installation(ctx, event)
+    repo, inst = event.repo, ctx.installation(event)
     if repo is None or inst is None:
         return
     pushed_at = (p.get("repository") or {}).get("pushed_at")
@@ -140,7 +103,7 @@ def publish_push(ctx: Context, event: Event) -> None:
         raise RetryLater(pushed_at + PUSH_DELAY - time.time() + 0.5, "waiting for the merged PR's own job")
     branch, after = str(p["ref"]).removeprefix("refs/heads/"), str(p["after"])
     token = inst.token()
-    bare = publish_mirror(ctx).fetch(repo, token, [f"+refs/heads/{branch}:refs/heads/{branch}"])
+    bare = ctx.publish_mirror().fetch(repo, token, [f"+refs/heads/{branch}:refs/heads/{branch}"])
     try:
         changed = facts.push_changes(bare, str(p.get("before") or ZERO_SHA), after)
         if (changed is not None and not needs_render(changed)) or not facts.is_platform_branch(bare, branch):
@@ -154,7 +117,7 @@ def publish_push(ctx: Context, event: Event) -> None:
             return
         if result.status == "render-pr":
             _render_pull(ctx, inst, repo, branch, result, merged)
-        history(ctx, repo).record_render(result.live_sha, merged.requests, pr=None, is_ancestor=ancestry(bare))
+        ctx.history(repo).record_render(result.live_sha, merged.requests, pr=None, is_ancestor=ancestry(bare))
         log.info("%s: %s %s", event.describe(), result.status, result.live_sha[:12])
     finally:
         bare.close()
@@ -164,7 +127,7 @@ def _publish(ctx: Context, inst: Installation, bare: git.Repo, repo: str, branch
              token: str, key: str, tell: int | None) -> PublishResult | None:
     """bot.adapters.git.publish.publish with the installation token; a lost race is retried later, other refusals are
     told once on the PR (None), a failed fetch is raised (the queue retries it)."""
-    mirror = publish_mirror(ctx)
+    mirror = ctx.publish_mirror()
     env = mirror.git_env(repo, token)
     try:
         fetched = bare.commit(f"refs/heads/{branch}").hexsha  # the mirror fetched it a moment ago
