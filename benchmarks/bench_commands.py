@@ -23,19 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.adapters.store.audit import AuditStore
 from bot.core import approvals as ap
 from bot.core.audit import Record
-from bot.core.commands import (
-    REACT_DONE,
-    REACT_RECEIVED,
-    REACT_REFUSED,
-    Commands,
-    Ignore,
-    Reply,
-    authorize,
-    once,
-    parse,
-    triage,
-    unhold_targets,
-)
+from bot.core.authorization import authorize, once, triage, unhold_targets
+from bot.core.commands import REACT_DONE, REACT_RECEIVED, REACT_REFUSED, Commands, Ignore, Reply, parse
 from bot.core.platform import parse_config
 from bot.core.report import Finding
 

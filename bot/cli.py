@@ -251,8 +251,8 @@ def history(data_dir: Path, repo_name: str | None, request_path: str | None, pr:
 @click.option("--port", default=8000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Run the GitHub App locally (web server and an in-process worker). Production: see README."""
+    from bot.app.serve import serve as run
     from bot.app.settings import SettingsError
-    from bot.app.web import serve as run
 
     try:
         run(host, port)

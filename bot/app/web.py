@@ -1,9 +1,8 @@
-"""The Flask app: POST /webhook (HMAC first, then persist and answer 202), /healthz, /readyz; `pledge serve`."""
+"""The Flask app: POST /webhook (HMAC first, then persist and answer 202), /healthz, /readyz."""
 
 from __future__ import annotations
 
 import logging
-import signal
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -85,24 +84,3 @@ def create_app(settings: Settings | None = None, queue: Queue | None = None) -> 
 
     add_flux_route(app, settings, the_queue)  # POST /flux/<owner>/<repo> (docs/publishing.md)
     return app
-
-
-def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
-    """`pledge serve`: Flask's development server plus an in-process worker (threads) on the same queue.
-    Production runs gunicorn and `python -m bot.app.worker` instead (docs/app.md)."""
-    from bot.app.worker import build_worker_queue
-
-    settings = load_or_exit()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    queue = build_worker_queue(settings)
-    consumer = queue.consumer(settings.workers)
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    consumer.start()
-    for sig, handler in saved.items():  # Ctrl-C stops the dev server; the consumer is stopped below
-        signal.signal(sig, handler)
-    log.info("pledge serve on http://%s:%s with %d worker thread(s): %s", host, port, settings.workers,
-             settings.describe())
-    try:
-        create_app(settings, queue).run(host=host, port=port, threaded=True, use_reloader=False)
-    finally:
-        consumer.stop(graceful=True)

@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 
 import jsonschema
 
+from bot.core.authorization import at_least
 from bot.core.catalog import Catalog, load_catalog
-from bot.core.commands import at_least
 from bot.core.paths import CONFIG_PATH
 from bot.core.platform import DNS_LABEL, PlatformConfig, load_config
 from bot.core.report import ERROR, WARNING, Conclusion, Finding, error

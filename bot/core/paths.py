@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 REQUESTS = "requests"
 CATALOG_DIRS = ("schemas", "policies", "renderers")
@@ -65,3 +65,23 @@ def needs_render(paths: Iterable[str]) -> bool:
 def is_relevant(path: str) -> bool:
     """A file whose change the check judges: an input of rendering or a rendered file."""
     return is_input(path) or is_generated(path)
+
+
+def promotion_paths(paths: Collection[str], *, target: str, env_names: Sequence[str]) -> dict[str, str] | str:
+    """For `/pledge promote <target>`: request path -> the same request in `target`, or the reply saying why not.
+    All requests must come from the one environment that precedes `target` in pledge.yaml's order."""
+    order = list(env_names)
+    requests = sorted(p for p in paths if p.startswith("requests/") and p.count("/") == 3)
+    sources = sorted({p.split("/")[1] for p in requests})
+    if target not in order:
+        return f"`{target}` is not an environment in pledge.yaml (environments: {', '.join(order)})"
+    if len(sources) != 1 or sources[0] not in order:
+        return ("promote needs the requests of exactly one environment; this pull request has: "
+                + (", ".join(sources) or "none"))
+    source = sources[0]
+    at = order.index(source)
+    if at + 1 == len(order):
+        return f"{source} is the last environment; there is nothing to promote it to"
+    if order[at + 1] != target:
+        return f"requests in {source} are promoted to {order[at + 1]}, not to {target}"
+    return {p: f"requests/{target}/{p.split('/', 2)[2]}" for p in requests}

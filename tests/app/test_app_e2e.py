@@ -109,7 +109,7 @@ def test_pledge_serve_runs_web_and_worker_in_one_process(settings: Settings, git
     real = dataclasses.replace(settings, github_api_url=github.base_url)
     port = free_port()
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-c", f"from bot.app.web import serve; serve('127.0.0.1', {port})"],
+    proc = subprocess.Popen([sys.executable, "-c", f"from bot.app.serve import serve; serve('127.0.0.1', {port})"],
                             env=process_env(real), stdout=log, stderr=subprocess.STDOUT)
     try:
         app = LiveApp(process_env(real), tmp_path / "unused")

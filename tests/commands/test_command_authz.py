@@ -11,17 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.core.commands import (
-    COMMANDS,
-    Command,
-    at_least,
-    authorize,
-    effective_role,
-    once,
-    promotion_paths,
-    triage,
-    unhold_targets,
-)
+from bot.core.authorization import at_least, authorize, effective_role, once, triage, unhold_targets
+from bot.core.commands import COMMANDS, Command
+from bot.core.paths import promotion_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = ["bot/core/commands.py", "bot/core/approvals.py", "bot/core/audit.py"]

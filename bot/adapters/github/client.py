@@ -20,7 +20,7 @@ from github.GithubException import (
 from github.Repository import Repository
 
 from bot.adapters.errors import GitHubError, RetryLater
-from bot.core.commands import effective_role
+from bot.core.authorization import effective_role
 from bot.present.checkrun import MAX_COMMENT_CHARS, CheckOutput
 from bot.present.markdown import cut
 

@@ -14,6 +14,7 @@ from bot.app.flows import promote as promoting
 from bot.app.flows.check import sync_comment
 from bot.app.flows.job import Job
 from bot.core import approvals
+from bot.core.authorization import Refused, authorize, triage
 from bot.core.commands import (
     BUTTONS,
     REACT_DONE,
@@ -22,11 +23,9 @@ from bot.core.commands import (
     Command,
     Ignore,
     Reply,
-    authorize,
     from_action,
     help_text,
     parse,
-    triage,
 )
 from bot.core.report import Conclusion
 
@@ -117,7 +116,7 @@ def run_command(job: Job, cmd: Command, *, source: str) -> None:
             promoting.run(job, cmd.env or "")
         else:
             deciding.run(job, cmd, source)
-    except (promoting.Refused, previewing.Refused) as exc:
+    except Refused as exc:
         job.refuse(f"@{job.user}: {exc}")
 
 

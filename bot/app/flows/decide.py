@@ -8,7 +8,8 @@ from bot.app.flows import gate as approving
 from bot.app.flows.job import Job
 from bot.core import approvals
 from bot.core.audit import Record
-from bot.core.commands import Command, unhold_targets
+from bot.core.authorization import unhold_targets
+from bot.core.commands import Command
 
 DECISIONS = frozenset({"approve", "unapprove", "hold", "unhold"})
 

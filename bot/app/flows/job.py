@@ -10,7 +10,7 @@ from bot.adapters.store.audit import AuditStore
 from bot.app.context import Context
 from bot.app.flows import gate as approving
 from bot.app.flows.check import run_check
-from bot.core.commands import once
+from bot.core.authorization import once
 
 
 @dataclass

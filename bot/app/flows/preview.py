@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from bot.app.flows.job import Job
+from bot.core.authorization import Refused
 from bot.core.build import Build, render_requests
 from bot.core.catalog import load_catalog
 from bot.core.paths import REQUESTS, is_request
@@ -17,10 +18,6 @@ from bot.present.checkrun import COMMENT_BUDGET
 
 PREVIEW_MARKER = "<!-- pledge:preview -->"
 _TICKS = re.compile(r"`{3,}")
-
-
-class Refused(Exception):
-    """The preview cannot be made; the message is the reply line (without the @user prefix)."""
 
 
 def run(job: Job, env: str | None) -> None:

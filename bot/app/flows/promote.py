@@ -12,15 +12,11 @@ from bot.adapters.git.commit import commit_files
 from bot.adapters.git.mirror import Mirror
 from bot.adapters.git.remote import redact, remote_env
 from bot.app.flows.job import Job
-from bot.core.commands import promotion_paths
-from bot.core.paths import is_request
+from bot.core.authorization import Refused
+from bot.core.paths import is_request, promotion_paths
 from bot.core.platform import ConfigError, load_config
 
 log = logging.getLogger("pledge.promote")
-
-
-class Refused(Exception):
-    """Nothing was promoted; the message is the reply line (without the @user prefix)."""
 
 
 def branch_name(number: int, target: str) -> str:

@@ -5,12 +5,21 @@ from __future__ import annotations
 import base64
 import importlib.util
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.core.policy.model import EvalError
 
-if TYPE_CHECKING:
-    from bot.core.policy.dialect import Evaluator, Scope
+
+class Budget(Protocol):
+    """What a CEL program needs of the evaluator: the step budget every expression draws from."""
+
+    def tick(self, n: int = 1) -> None: ...
+
+
+class Bindings(Protocol):
+    """What a CEL program needs of the scope: `$name` lookups."""
+
+    def lookup(self, name: str) -> Any: ...
 
 # `import cel` also loads its command-line tool (typer, rich, prompt_toolkit: ~0.3 s), so the library is
 # imported on first use, when a policy actually contains a CEL expression.
@@ -73,7 +82,7 @@ class CelProgram:
         self.source = source
         self.program = program
 
-    def __call__(self, value: Any, ev: Evaluator, scope: Scope) -> Any:
+    def __call__(self, value: Any, ev: Budget, scope: Bindings) -> Any:
         ev.tick(10)
         failure: list[str] = []
 
