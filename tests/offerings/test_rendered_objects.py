@@ -418,6 +418,26 @@ def test_dev_cluster_from_an_oci_mirror_with_environment_values() -> None:
         "statefulSet"]["persistence"]["volumeClaim"]["storageClass"] == "gp3"
 
 
+def test_dev_cluster_admin_groups_stay_data() -> None:
+    """A group name that looks like JSON or YAML stays one subject of the one ClusterRoleBinding vcluster applies
+    inside (the manifest is a JSON string) and one subject of the host RoleBinding."""
+    evil = 'x"}]}, {"kind": "ClusterRole", "metadata": {"name": "pwn"}} --- kind: Secret #'
+    raw = yaml.safe_dump({"apiVersion": "pledge.dev/v1", "kind": "DevCluster",
+                          "metadata": {"name": "evil", "team": "payments"},
+                          "spec": {"adminGroups": [evil, "acme:payments"]}}).encode()
+    tree = MemoryTree({"pledge.yaml": PLEDGE})
+    config, catalog = load_config(tree), load_catalog(tree)
+    req, findings = parse("requests/dev/payments/evil.yaml", raw, catalog, config)
+    assert req is not None and findings == [], findings
+    result, findings = render_request(req, config)
+    assert findings == []
+    objs = {f"{o['kind']}/{o['metadata']['name']}": o for o in result.objects}
+    inside = _vcluster_manifests(objs["HelmRelease/evil"]["spec"]["values"])
+    assert [(m["kind"], [s["name"] for s in m["subjects"]]) for m in inside] == [
+        ("ClusterRoleBinding", [evil, "acme:payments"])]
+    assert [s["name"] for s in objs["RoleBinding/evil-vcluster-admin"]["subjects"]] == [evil, "acme:payments"]
+
+
 def test_dev_cluster_every_kubernetes_version_has_a_distro_image() -> None:
     """Each version the schema offers maps to the image tag vcluster 0.36 ships for that minor version."""
     tree = MemoryTree({"pledge.yaml": PLEDGE})
