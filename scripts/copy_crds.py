@@ -44,6 +44,7 @@ FLUX_SOURCE = ("github.com/fluxcd/source-controller", "config/crd/bases/",
                "39b711b111fa906c3db0a424e252a5d12e48646d")
 FLUX_NOTIFICATION = ("github.com/fluxcd/notification-controller", "config/crd/bases/",
                      "2e46958a67f3af0e3e755a4fcaf7397d5803725e")
+FLUX_HELM = ("github.com/fluxcd/helm-controller", "config/crd/bases/", "0f61a8607a62be64638f2f912d9487e653960a6e")
 
 # (source folder: "crds" or "flux", file name, upstream (repo, folder, commit))
 CRDS: list[tuple[str, str, tuple[str, str, str]]] = [
@@ -60,6 +61,9 @@ CRDS: list[tuple[str, str, tuple[str, str, str]]] = [
     ("flux", "source.toolkit.fluxcd.io_gitrepositories.yaml", FLUX_SOURCE),
     ("flux", "notification.toolkit.fluxcd.io_providers.yaml", FLUX_NOTIFICATION),
     ("flux", "notification.toolkit.fluxcd.io_alerts.yaml", FLUX_NOTIFICATION),
+    ("flux", "helm.toolkit.fluxcd.io_helmreleases.yaml", FLUX_HELM),
+    ("flux", "source.toolkit.fluxcd.io_helmrepositories.yaml", FLUX_SOURCE),
+    ("flux", "source.toolkit.fluxcd.io_ocirepositories.yaml", FLUX_SOURCE),
 ]
 
 _SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs", "dependentSchemas")

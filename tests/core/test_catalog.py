@@ -19,7 +19,7 @@ metadata: {name: {{ name }}, namespace: {{ namespace }}}
 def test_bundled_catalog_loads_clean() -> None:
     catalog = load_catalog(None)
     assert catalog.findings == []
-    assert catalog.kinds() == ["Bucket", "CIRunner", "Monitoring", "Postgres", "TeamSpace"]
+    assert catalog.kinds() == ["Bucket", "CIRunner", "DevCluster", "Monitoring", "Postgres", "TeamSpace"]
     assert all(o.templates and o.policies for o in catalog.offerings.values())
 
 

@@ -34,7 +34,7 @@ def test_example_covers_every_offering_in_dev_and_two_in_staging() -> None:
         kind = re.search(r"^kind: (\w+)$", path.read_text(), re.M)
         assert kind, path
         kinds.setdefault(path.relative_to(EXAMPLE / "requests").parts[0], set()).add(kind[1])
-    assert kinds["dev"] == {"TeamSpace", "Postgres", "Bucket", "CIRunner", "Monitoring"}
+    assert kinds["dev"] == {"TeamSpace", "Postgres", "Bucket", "CIRunner", "Monitoring", "DevCluster"}
     assert len(kinds["staging"]) >= 2
 
 
@@ -70,3 +70,23 @@ def test_flux_objects_validate_against_the_flux_crds(env: str) -> None:
         kinds.add(obj["kind"])
         assert validate_object(obj) == [], path
     assert kinds == {"GitRepository", "Kustomization", "Provider", "Alert"}
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_rendered_objects_validate(env: str) -> None:
+    """Every committed object of the example (the DevCluster's Flux HelmRelease and HelmRepository among them)
+    passes the same CRD and built-in validation as the offering tests."""
+    import yaml
+
+    from tests.offerings.test_rendered_objects import validate_object
+
+    kinds = set()
+    for path in sorted((EXAMPLE / "environments" / env).rglob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        obj = yaml.safe_load(path.read_text())
+        kinds.add(obj["kind"])
+        assert validate_object(obj) == [], path
+    assert "Namespace" in kinds
+    if env in ("dev", "staging"):  # the example has a DevCluster in dev and in staging
+        assert {"HelmRelease", "HelmRepository", "Role", "RoleBinding"} <= kinds

@@ -11,7 +11,7 @@ CRDS = ROOT / "tests" / "crds"
 PLEDGE = (HERE / "pledge.yaml").read_bytes()
 ENVS = ("dev", "staging", "prod")
 TEAM = "payments"
-OFFERINGS = ("namespace", "postgres", "bucket", "ci-runner", "monitoring")
+OFFERINGS = ("namespace", "postgres", "bucket", "ci-runner", "monitoring", "dev-cluster")
 
 _HEADER = """apiVersion: pledge.dev/v1
 kind: {kind}
@@ -203,6 +203,27 @@ spec:
   scrape:
     selector:
       app: payments-worker
+"""),
+    },
+    "dev-cluster": {
+        "sandbox": ("DevCluster", """
+spec:
+  description: "Integration tests: kind: ClusterRoleBinding, {not: yaml}"
+  kubernetesVersion: "1.34"
+  size: medium
+  storageClass: fast-ssd
+  ttl: 5d
+  ingress:
+    enabled: true
+  adminGroups: ["acme:payments", "acme:sre-oncall"]
+"""),
+        "scratch-k8s": ("DevCluster", "spec: {}\n"),
+        "load-test": ("DevCluster", """
+spec:
+  namespace: payments-batch
+  kubernetesVersion: "1.30"
+  size: large
+  ttl: 2d
 """),
     },
 }

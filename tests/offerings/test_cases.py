@@ -153,4 +153,4 @@ def test_every_bundled_policy_loads_with_annotations_pledge_reads() -> None:
     assert severities == {"error", "warning", "notice"}
     assert any(p.annotations.get("pledge.dev/approvable") == "true" for p in policies)
     assert {p.source.split("/")[2] for p in policies} == {
-        "_requests", "_rendered", "namespace", "postgres", "bucket", "ci-runner", "monitoring"}
+        "_requests", "_rendered", "namespace", "postgres", "bucket", "ci-runner", "monitoring", "dev-cluster"}

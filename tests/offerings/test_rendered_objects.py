@@ -116,6 +116,8 @@ def _cel_known(obj: dict[str, Any]) -> list[str]:
         if ref.get("kind") not in ("ImageCatalog", "ClusterImageCatalog") \
                 or ref.get("apiGroup") != "postgresql.cnpg.io":
             problems.append("Only image catalogs are supported")
+    if obj["kind"] == "HelmRelease" and ("chart" in spec) == ("chartRef" in spec):
+        problems.append("either chart or chartRef must be set")
     return problems
 
 
@@ -217,6 +219,20 @@ def test_strict_schemas_catch_misspelt_fields() -> None:
                                  if o["kind"] == "Cluster"))
     cluster["metadata"]["labels"]["version"] = 1.0  # not a string: only ObjectMeta knows
     assert any(p.startswith("metadata") for p in validate_object(cluster))
+    release = copy.deepcopy(_objects("dev", "sandbox")["HelmRelease/sandbox"])
+    release["spec"]["relaseName"] = "x"
+    release["spec"]["chart"]["spec"]["sourceRef"]["knd"] = "HelmRepository"
+    problems = validate_object(release)
+    assert any("relaseName" in p for p in problems) and any("knd" in p for p in problems), problems
+    release = copy.deepcopy(_objects("prod", "sandbox")["HelmRelease/sandbox"])
+    release["spec"]["chart"] = {"spec": {"chart": "vcluster", "sourceRef": {"kind": "HelmRepository", "name": "x"}}}
+    assert "either chart or chartRef must be set" in validate_object(release)
+    source = copy.deepcopy(_objects("prod", "sandbox")["OCIRepository/sandbox"])
+    source["spec"]["ref"]["tga"] = source["spec"]["ref"].pop("tag")
+    assert any("tga" in p for p in validate_object(source))
+    repo = copy.deepcopy(_objects("dev", "sandbox")["HelmRepository/sandbox"])
+    repo["spec"]["url"] = "charts.loft.sh"  # no scheme: the CRD's pattern refuses it
+    assert validate_object(repo)
 
 
 # ---------------------------------------------------------------------------------------------- details
@@ -313,6 +329,132 @@ def test_monitoring_dashboard_is_valid_json() -> None:
     assert alert["annotations"]["summary"] == "More than 5% of requests fail on {{ $labels.instance }}"
     assert objs["ServiceMonitor/api"]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     assert set(_objects("dev", "worker")) == {"ServiceMonitor/worker"}
+
+
+def test_dev_cluster_from_a_helm_repository_with_defaults() -> None:
+    objs = _objects("dev", "scratch-k8s")
+    assert set(objs) == {"HelmRepository/scratch-k8s", "HelmRelease/scratch-k8s",
+                         "Role/scratch-k8s-vcluster-admin", "RoleBinding/scratch-k8s-vcluster-admin"}
+    assert {o["metadata"]["annotations"]["pledge.dev/ttl"] for o in objs.values()} == {"7d"}
+    assert objs["HelmRepository/scratch-k8s"]["spec"]["url"] == "https://charts.loft.sh"
+    release = objs["HelmRelease/scratch-k8s"]["spec"]
+    assert release["releaseName"] == "scratch-k8s" and "chartRef" not in release
+    assert release["chart"]["spec"] == {"chart": "vcluster", "version": "0.36.1", "interval": "1h",
+                                        "sourceRef": {"kind": "HelmRepository", "name": "scratch-k8s"}}
+    values = release["values"]
+    k8s = values["controlPlane"]["distro"]["k8s"]
+    assert (k8s["enabled"], k8s["version"]) == (True, "v1.36.0") and "apiServer" not in k8s
+    stateful = values["controlPlane"]["statefulSet"]
+    assert stateful["resources"] == {"requests": {"cpu": "200m", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+                                     "limits": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "8Gi"}}
+    assert stateful["persistence"]["volumeClaim"] == {"enabled": True, "size": "5Gi", "retentionPolicy": "Delete"}
+    assert stateful["security"]["podSecurityContext"]["runAsNonRoot"] is True
+    assert "sync" not in values and values["telemetry"] == {"enabled": False}
+    # admin: the team's group reads the kubeconfig Secret and is cluster-admin inside
+    binding = objs["RoleBinding/scratch-k8s-vcluster-admin"]
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                                    "name": "acme:payments"}]
+    rules = objs["Role/scratch-k8s-vcluster-admin"]["rules"]
+    assert {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["vc-scratch-k8s"],
+            "verbs": ["get"]} in rules
+    assert {"apiGroups": [""], "resources": ["pods/portforward"], "resourceNames": ["scratch-k8s-0"],
+            "verbs": ["get", "create"]} in rules
+    inside = _vcluster_manifests(values)
+    assert [m["subjects"] for m in inside] == [[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                                                 "name": "acme:payments"}]]
+
+
+def _vcluster_manifests(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The objects vcluster applies inside the virtual cluster, validated as built-in kinds."""
+    docs = [d for d in yaml.safe_load_all(values["experimental"]["deploy"]["vcluster"]["manifests"]) if d]
+    for doc in docs:
+        assert validate_object(doc) == [], doc
+    return docs
+
+
+def test_dev_cluster_requested_fields() -> None:
+    objs = _objects("dev", "sandbox")
+    release = objs["HelmRelease/sandbox"]
+    assert release["metadata"]["annotations"]["pledge.dev/description"].startswith("Integration tests: kind:")
+    values = release["spec"]["values"]
+    assert values["controlPlane"]["distro"]["k8s"]["version"] == "v1.34.0"
+    stateful = values["controlPlane"]["statefulSet"]
+    assert stateful["resources"]["requests"]["cpu"] == "500m" and stateful["resources"]["limits"]["memory"] == "4Gi"
+    assert stateful["persistence"]["volumeClaim"]["size"] == "10Gi"
+    assert stateful["persistence"]["volumeClaim"]["storageClass"] == "fast-ssd"
+    assert stateful["pods"]["labels"]["cost-centre"] == "cc-1234"
+    assert values["controlPlane"]["advanced"]["globalMetadata"]["annotations"] == {
+        "pledge.dev/ttl": "5d", "pledge.dev/source": "requests/dev/payments/sandbox.yaml"}
+    assert values["sync"] == {"toHost": {"ingresses": {"enabled": True}},
+                              "fromHost": {"ingressClasses": {"enabled": True}}}
+    groups = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": g}
+              for g in ("acme:payments", "acme:sre-oncall")]
+    assert objs["RoleBinding/sandbox-vcluster-admin"]["subjects"] == groups
+    assert _vcluster_manifests(values)[0]["subjects"] == groups
+    large = _objects("dev", "load-test")["HelmRelease/load-test"]
+    assert large["metadata"]["namespace"] == "payments-batch"
+    limits = large["spec"]["values"]["controlPlane"]["statefulSet"]["resources"]["limits"]
+    assert (limits["cpu"], limits["memory"]) == ("4", "8Gi")
+    assert large["spec"]["values"]["controlPlane"]["distro"]["k8s"]["version"] == "v1.30.2"
+
+
+def test_dev_cluster_from_an_oci_mirror_with_environment_values() -> None:
+    objs = _objects("prod", "sandbox")
+    assert "HelmRepository/sandbox" not in objs
+    source = objs["OCIRepository/sandbox"]["spec"]
+    assert source["url"] == "oci://registry.acme.example/charts/vcluster" and source["ref"] == {"tag": "0.36.1"}
+    assert source["layerSelector"]["mediaType"] == "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+    release = objs["HelmRelease/sandbox"]["spec"]
+    assert release["chartRef"] == {"kind": "OCIRepository", "name": "sandbox"} and "chart" not in release
+    assert (release["interval"], release["serviceAccountName"]) == ("5m", "helm-tenant")
+    values = release["values"]
+    assert values["controlPlane"]["distro"]["k8s"]["apiServer"]["extraArgs"] == [
+        "--oidc-issuer-url=https://dex.acme.example", "--oidc-client-id=kubernetes",
+        "--oidc-username-claim=email", "--oidc-groups-claim=groups"]
+    assert values["controlPlane"]["advanced"]["defaultImageRegistry"] == "registry.acme.example"
+    assert values["sync"]["fromHost"]["ingressClasses"]["selector"] == {
+        "matchLabels": {"acme.example/tenant-facing": "true"}}
+    assert _objects("prod", "scratch-k8s")["HelmRelease/scratch-k8s"]["spec"]["values"]["controlPlane"][
+        "statefulSet"]["persistence"]["volumeClaim"]["storageClass"] == "gp3"
+
+
+def test_dev_cluster_admin_groups_stay_data() -> None:
+    """A group name that looks like JSON or YAML stays one subject of the one ClusterRoleBinding vcluster applies
+    inside (the manifest is a JSON string) and one subject of the host RoleBinding."""
+    evil = 'x"}]}, {"kind": "ClusterRole", "metadata": {"name": "pwn"}} --- kind: Secret #'
+    raw = yaml.safe_dump({"apiVersion": "pledge.dev/v1", "kind": "DevCluster",
+                          "metadata": {"name": "evil", "team": "payments"},
+                          "spec": {"adminGroups": [evil, "acme:payments"]}}).encode()
+    tree = MemoryTree({"pledge.yaml": PLEDGE})
+    config, catalog = load_config(tree), load_catalog(tree)
+    req, findings = parse("requests/dev/payments/evil.yaml", raw, catalog, config)
+    assert req is not None and findings == [], findings
+    result, findings = render_request(req, config)
+    assert findings == []
+    objs = {f"{o['kind']}/{o['metadata']['name']}": o for o in result.objects}
+    inside = _vcluster_manifests(objs["HelmRelease/evil"]["spec"]["values"])
+    assert [(m["kind"], [s["name"] for s in m["subjects"]]) for m in inside] == [
+        ("ClusterRoleBinding", [evil, "acme:payments"])]
+    assert [s["name"] for s in objs["RoleBinding/evil-vcluster-admin"]["subjects"]] == [evil, "acme:payments"]
+
+
+def test_dev_cluster_every_kubernetes_version_has_a_distro_image() -> None:
+    """Each version the schema offers maps to the image tag vcluster 0.36 ships for that minor version."""
+    tree = MemoryTree({"pledge.yaml": PLEDGE})
+    config, catalog = load_config(tree), load_catalog(tree)
+    offering = next(o for o in catalog.offerings.values() if o.kind == "DevCluster")
+    versions = offering.schema["properties"]["kubernetesVersion"]["enum"]
+    tags = []
+    for version in versions:
+        raw = (f"apiVersion: pledge.dev/v1\nkind: DevCluster\nmetadata: {{name: v, team: payments}}\n"
+               f"spec: {{kubernetesVersion: '{version}'}}\n").encode()
+        req, findings = parse("requests/dev/payments/v.yaml", raw, catalog, config)
+        assert req is not None and findings == [], findings
+        result, findings = render_request(req, config)
+        assert findings == []
+        release = next(o for o in result.objects if o["kind"] == "HelmRelease")
+        tags.append(release["spec"]["values"]["controlPlane"]["distro"]["k8s"]["version"])
+    assert [re.sub(r"^v(1\.\d+)\.\d+$", r"\1", t) for t in tags] == versions
 
 
 # ---------------------------------------------------------------------------------------------- kustomize

@@ -38,7 +38,7 @@ def walk(schema: dict[str, Any], where: str = "spec") -> list[tuple[str, dict[st
     return out
 
 
-def test_the_five_offerings_are_bundled_as_v1() -> None:
+def test_the_six_offerings_are_bundled_as_v1() -> None:
     offerings = bundled()
     assert set(offerings) == set(OFFERINGS)
     kinds = {o.name: (o.api_version, o.kind) for o in offerings.values()}
@@ -48,6 +48,7 @@ def test_the_five_offerings_are_bundled_as_v1() -> None:
         "bucket": ("pledge.dev/v1", "Bucket"),
         "ci-runner": ("pledge.dev/v1", "CIRunner"),
         "monitoring": ("pledge.dev/v1", "Monitoring"),
+        "dev-cluster": ("pledge.dev/v1", "DevCluster"),
     }
 
 
