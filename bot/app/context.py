@@ -14,13 +14,13 @@ from bot.adapters.store.history import History
 from bot.adapters.store.journal import Journal
 from bot.app.events import Event
 from bot.app.settings import Settings
-from bot.core.check import check
+from bot.core.check import BaseRules, check
 from bot.core.report import Report
 from bot.core.tree import Change, Tree
 
 log = logging.getLogger("pledge.context")
 
-Checker = Callable[[Tree, Tree, Sequence[Change]], Report]
+Checker = Callable[[Tree, Tree, Sequence[Change], BaseRules], Report]
 
 
 @dataclass

@@ -10,9 +10,9 @@ from typing import Any, NamedTuple
 import jsonschema
 
 from bot.core.authorization import at_least
-from bot.core.catalog import Catalog, load_catalog
+from bot.core.catalog import Catalog
 from bot.core.paths import CONFIG_PATH
-from bot.core.platform import DNS_LABEL, PlatformConfig, load_config
+from bot.core.platform import DNS_LABEL, PlatformConfig
 from bot.core.report import ERROR, WARNING, Conclusion, Finding, error
 from bot.core.request import place
 from bot.core.tree import Tree
@@ -141,10 +141,6 @@ class Invalidated:
     approval: Approval
     by: str  # the head SHA whose push invalidated it
 
-    def line(self) -> str:
-        return (f"{self.approval.user}'s approval at `{self.approval.sha[:7]}` was invalidated by push "
-                f"`{self.by[:7]}` (requests, catalog or pledge.yaml changed); approve again with `/pledge approve`")
-
 
 @dataclass(frozen=True)
 class Refusal:
@@ -180,36 +176,6 @@ class ApprovalResult:
 
     def refusal(self, user: str) -> str | None:
         return next((r.line for r in self.refused if r.user.lower() == user.lower()), None)
-
-    def title(self) -> str:
-        if self.holds:
-            return "On hold by " + ", ".join(h.user for h in self.holds)
-        if self.missing:
-            n = sum(r.missing for r in self.missing)
-            return f"{n} approval{'s' if n > 1 else ''} needed: " + ", ".join(r.rule.name for r in self.missing)
-        return "Approved" if self.requirements else "No approval needed"
-
-    def lines(self) -> list[str]:
-        """Markdown for the check run summary and the sticky comment (no @-mentions: edits must not ping)."""
-        if not (self.requirements or self.holds or self.invalidated or self.refused or self.uncovered):
-            return []
-        out = ["### Approvals", ""]
-        out += [f"- ⛔ **on hold** by {h.user}: {_md(h.reason) or 'no reason given'} (`/pledge unhold` lifts it)"
-                for h in self.holds]
-        for r in self.requirements:
-            icon = "✋" if r.missing else "✅"
-            got = f" by {', '.join(r.approvers)}" if r.approvers else ""
-            need = f"; needs {r.missing} more from {r.rule.source.describe()}" if r.missing else ""
-            shown = ", ".join(f"`{_md(s)}`" for s in r.subjects[:5]) + (" …" if len(r.subjects) > 5 else "")
-            out.append(f"- {icon} **{r.rule.name}** (pledge.yaml `approvals.{r.rule.name}`): "
-                       f"{len(r.approvers)} of {r.rule.count}{got}{need} — for {shown}")
-        out += [f"- ♻️ {i.line()}" for i in self.invalidated]
-        out += [f"- 🚫 {r.line.removeprefix('@')}" for r in self.refused]
-        out += [f"- ❌ `{_md(f.path)}:{f.line}` failed approvable policy `{policy_of(f)}` but no approvals rule "
-                "with `when: approvable-policy` covers it" for f in self.uncovered]
-        if self.missing:
-            out += ["", "Comment `/pledge approve [reason]` to approve this commit."]
-        return out
 
 
 def policy_of(finding: Finding) -> str:
@@ -385,11 +351,10 @@ def describe_rules(rules: Sequence[Rule]) -> list[str]:
     return [r.describe() for r in rules]
 
 
-def request_keys(base: Tree, head: Tree, paths: Sequence[str], catalog: Catalog | None = None) -> list[RequestKey]:
+def request_keys(base: Tree, head: Tree, paths: Sequence[str], catalog: Catalog) -> list[RequestKey]:
     """(env, offering, path) of changed request files: the offering of the head version and, when it differs
-    or the file is deleted, of the base version too (deleting a prod database needs the prod approval)."""
-    if catalog is None:
-        catalog = load_catalog(base, bundled=load_config(base).bundled_catalog)
+    or the file is deleted, of the base version too (deleting a prod database needs the prod approval).
+    `catalog` is the base branch's."""
     out: list[RequestKey] = []
     for path in paths:
         where = place(path)
@@ -410,8 +375,3 @@ def _offering(raw: bytes | None, catalog: Catalog) -> str | None:
         return ""
     found = catalog.find(str(data.get("apiVersion", "")), str(data.get("kind", "")))
     return found.name if found else ""
-
-
-def _md(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'").replace(
-        "\n", " ").replace("@", "@\u200b")

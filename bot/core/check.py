@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.core.build import Build, render_requests, rendered_folders
 from bot.core.catalog import Catalog, load_catalog
@@ -26,14 +27,36 @@ from bot.core.validate import duplicates, load_requests
 MAX_DIFF_LINES = 400
 
 
-def check(base: Tree, head: Tree, changed: Sequence[Change]) -> Report:
-    """What Pledge says about a pull request: catalog and pledge.yaml come from `base`, never `head`."""
-    report = Report()
-    paths = [c.path for c in changed]
+@dataclass(frozen=True)
+class BaseRules:
+    """pledge.yaml and the catalog of the base branch, read once per check and shared by every step of it."""
+
+    config: PlatformConfig | None
+    catalog: Catalog | None
+    problem: ConfigError | None = None  # pledge.yaml is missing or broken
+    source: str | None = None  # pledge.yaml's text (None: the base branch has none)
+
+
+def base_rules(base: Tree) -> BaseRules:
+    raw = base.read(CONFIG_PATH)
+    source = raw.decode("utf-8", "replace") if raw is not None else None
     try:
         config = load_config(base)
     except ConfigError as exc:
-        if CONFIG_PATH in paths and base.read(CONFIG_PATH) is None:
+        return BaseRules(None, None, exc, source)
+    return BaseRules(config, load_catalog(base, bundled=config.bundled_catalog), None, source)
+
+
+def check(base: Tree, head: Tree, changed: Sequence[Change], rules: BaseRules | None = None) -> Report:
+    """What Pledge says about a pull request: catalog and pledge.yaml come from `base`, never `head`
+    (`rules`, when the caller read them already)."""
+    report = Report()
+    paths = [c.path for c in changed]
+    rules = rules or base_rules(base)
+    config, catalog, exc = rules.config, rules.catalog, rules.problem
+    if config is None or catalog is None:
+        assert exc is not None
+        if CONFIG_PATH in paths and rules.source is None:
             report.findings.append(warning(CONFIG_PATH, 1, 1, "config.bootstrap",
                                            "Pledge is not set up on the base branch yet; this pull request "
                                            "adds pledge.yaml, so requests are judged once it is merged"))
@@ -47,7 +70,6 @@ def check(base: Tree, head: Tree, changed: Sequence[Change]) -> Report:
         report.findings.append(error(exc.path, exc.line, exc.column, "config.invalid",
                                      f"pledge.yaml on the base branch is broken: {exc.message}"))
         return report
-    catalog = load_catalog(base, bundled=config.bundled_catalog)
     report.extend(catalog.findings)
     report.extend(_head_rules(head, paths))
     for change in changed:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -92,6 +92,19 @@ class Report:
 
     def extend(self, findings: Iterable[Finding]) -> None:
         self.findings.extend(findings)
+
+    def with_findings(self, findings: Iterable[Finding]) -> Report:
+        """A copy with `findings` added; this report stays as it is."""
+        return replace(self, findings=[*self.findings, *findings])
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data that from_data turns back into an equal Report (for stored snapshots)."""
+        return asdict(self)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Report:
+        previews = [EnvPreview(p["env"], tuple(FileChange(**c) for c in p["changes"])) for p in data["preview"]]
+        return cls([Finding(**f) for f in data["findings"]], previews, list(data["judged"]), list(data["notes"]))
 
     def sorted_findings(self) -> list[Finding]:
         return sorted(set(self.findings))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.report import ERROR, NOTICE, WARNING, Finding, Report
+from bot.core.gate import Gate, Snapshot
+from bot.core.report import ERROR, NOTICE, WARNING, Conclusion, Finding, Report
+from bot.present import approvals
 from bot.present.markdown import ICONS, count, cut, escape
 
 MARKER = "<!-- pledge:summary -->"
@@ -81,10 +83,29 @@ def _preview_table(report: Report) -> list[str]:
     return rows
 
 
-def check_output(report: Report, head_sha: str) -> CheckOutput:
-    """The completed check run: verdict and findings in the summary, rendered diffs in the text."""
+def _conclusion(report: Report, gate: Gate | None) -> Conclusion:
+    return gate.conclusion if gate is not None else report.conclusion
+
+
+def _run_title(default: str, gate: Gate | None) -> str:
+    """A run held back by approvals or holds is titled by what it waits for."""
+    if gate is not None and gate.conclusion == Conclusion.ACTION_REQUIRED:
+        return approvals.title(gate.result)
+    return default
+
+
+def _with_approvals(text: str, gate: Gate | None, limit: int, what: str) -> str:
+    lines = approvals.lines(gate.result) if gate is not None else []
+    if not lines:
+        return cut(text, limit, what)
+    return cut(text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", limit, what)
+
+
+def check_output(report: Report, head_sha: str, gate: Gate | None = None) -> CheckOutput:
+    """The completed check run: verdict and findings in the summary (with the approvals section when the gate
+    has one), rendered diffs in the text."""
     summary = [
-        f"{ICONS[report.conclusion]} **{escape(title(report))}** for commit `{head_sha[:12]}`.",
+        f"{ICONS[_conclusion(report, gate)]} **{escape(title(report))}** for commit `{head_sha[:12]}`.",
         "",
         f"Pledge judged {count(len(report.judged), 'changed request')} with the base branch's catalog "
         "and pledge.yaml.",
@@ -104,20 +125,27 @@ def check_output(report: Report, head_sha: str) -> CheckOutput:
         diff = "".join(c.diff for c in p.changes).replace("```", "'''")
         text_parts.append(f"\n```diff\n{diff}```\n")
     return CheckOutput(
-        title=title(report)[:255],
-        summary=cut("\n".join(summary) + "\n", MAX_OUTPUT_CHARS, "summary"),
+        title=_run_title(title(report), gate)[:255],
+        summary=_with_approvals("\n".join(summary) + "\n", gate, MAX_OUTPUT_CHARS, "summary"),
         text=cut("\n".join(text_parts), MAX_OUTPUT_CHARS, "preview"),
         annotations=tuple(annotations_for(report)),
     )
 
 
-def quiet_output(changed_paths: int) -> CheckOutput:
-    """The check of a pull request that touches no request, catalog, pledge.yaml or rendered file."""
-    return CheckOutput(
-        title="No requests changed",
-        summary=f"This pull request changes {count(changed_paths, 'file')}, none of them a request, the "
-        "catalog, pledge.yaml or a file Pledge renders, so there is nothing to check.\n",
-    )
+def quiet_output(changed_paths: int, gate: Gate | None = None) -> CheckOutput:
+    """The check of a pull request that touches no request, catalog, pledge.yaml or rendered file (holds
+    still gate it)."""
+    summary = (f"This pull request changes {count(changed_paths, 'file')}, none of them a request, the catalog, "
+               "pledge.yaml or a file Pledge renders, so there is nothing to check.\n")
+    return CheckOutput(title=_run_title("No requests changed", gate)[:255],
+                       summary=_with_approvals(summary, gate, MAX_OUTPUT_CHARS, "summary"))
+
+
+def snapshot_output(snap: Snapshot, gate: Gate) -> CheckOutput:
+    """The run's output for a stored check, re-presented under the gate as it is now."""
+    if snap.quiet is not None:
+        return quiet_output(snap.quiet, gate)
+    return check_output(snap.report, snap.sha, gate)
 
 
 def failed_output(reason: str) -> CheckOutput:
@@ -132,12 +160,18 @@ def has_something_to_say(report: Report) -> bool:
     return bool(report.count(ERROR) or report.count(WARNING) or report.preview)
 
 
-def comment_body(report: Report, head_sha: str, check_url: str = "") -> str | None:
-    """The sticky comment, or None when there is nothing worth a comment."""
+def comment_body(report: Report, head_sha: str, check_url: str = "", gate: Gate | None = None) -> str | None:
+    """The sticky comment, or None when there is nothing worth a comment (an approvals section always is)."""
+    icon = ICONS[_conclusion(report, gate)]
     if not has_something_to_say(report):
-        return None
-    icon = ICONS[report.conclusion]
-    lines = [MARKER, f"### {icon} Pledge: {escape(title(report))}", "", f"Checked commit `{head_sha[:12]}`."]
+        if gate is None or not approvals.lines(gate.result):
+            return None
+        head = f"{MARKER}\n### {icon} Pledge: {approvals.title(gate.result)}\n\nChecked commit `{head_sha[:12]}`.\n"
+        return _with_approvals(head, gate, COMMENT_BUDGET, "comment")
+    heading = escape(title(report))
+    if gate is not None and gate.conclusion == Conclusion.ACTION_REQUIRED and gate.report_conclusion != gate.conclusion:
+        heading = f"{approvals.title(gate.result)} · {heading}"
+    lines = [MARKER, f"### {icon} Pledge: {heading}", "", f"Checked commit `{head_sha[:12]}`."]
     errors = [f for f in report.sorted_findings() if f.severity in (ERROR, WARNING)]
     if errors:
         lines += ["", "**To fix before merging:**" if report.count(ERROR) else "**Worth a look:**"]
@@ -157,7 +191,7 @@ def comment_body(report: Report, head_sha: str, check_url: str = "") -> str | No
     where = f"[the pledge check run]({check_url})" if check_url else "the **pledge** check run"
     lines += ["", f"Every finding is annotated on its line and the rendered diff is in {where}. "
               "This comment is updated on every push."]
-    return cut("\n".join(lines) + "\n", COMMENT_BUDGET, "comment")
+    return _with_approvals("\n".join(lines) + "\n", gate, COMMENT_BUDGET, "comment")
 
 
 def cleared_comment(head_sha: str) -> str:

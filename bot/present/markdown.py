@@ -8,9 +8,11 @@ ICONS = {Conclusion.SUCCESS: "✅", Conclusion.NEUTRAL: "⚠️", Conclusion.FAI
          Conclusion.ACTION_REQUIRED: "✋"}
 
 
-def escape(text: str) -> str:
-    """Plain text inside Markdown: no HTML, no accidental code spans."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+def escape(text: str, *, inline: bool = False) -> str:
+    """Plain text inside Markdown: no HTML, no accidental code spans; `inline` also keeps it on one line and
+    defuses @-mentions (relayed reasons and paths must never ping anyone)."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+    return out.replace("\n", " ").replace("@", "@\u200b") if inline else out
 
 
 def count(n: int, word: str) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import copy
 
 from bot.app.events import Event
-from bot.app.flows.gate import Snapshot
 from bot.app.routes import match
 from bot.core.commands import BUTTONS
-from bot.core.report import Finding
-from bot.present.checkrun import CheckOutput
+from bot.core.gate import Snapshot
+from bot.core.report import EnvPreview, FileChange, Finding, Report
 from tests.app.apptest import Bot
 from tests.app.commandtest import (
     AUTHOR,
@@ -201,10 +200,11 @@ def test_command_rows_in_the_routing_table() -> None:
 
 
 def test_snapshot_round_trips_through_the_journal_text() -> None:
+    report = Report(findings=[Finding(PROD, 7, 3, "error", "policy-approvable.cache-large/at-most-32", "big")],
+                    preview=[EnvPreview("prod", (FileChange("environments/prod/x.yaml", "added", "diff " * 5000),))],
+                    judged=[PROD], notes=["a note"])
     snap = Snapshot(sha="a" * 40, run_id=5, author="dave", base_ref="main", config="x: 1\n",
-                    requests=[("prod", "cache", PROD)], deleted=[DEV], valid=["b" * 40],
-                    findings=[Finding(PROD, 7, 3, "error", "policy-approvable.cache-large/at-most-32", "big")],
-                    report_conclusion="failure", output=CheckOutput("t", "s", "diff " * 5000), comment=None)
+                    requests=[("prod", "cache", PROD)], deleted=[DEV], valid=["b" * 40], report=report)
     text = snap.dumps()
     assert text.startswith("z:") and len(text) < 2000
     assert Snapshot.loads(text) == snap

@@ -25,10 +25,14 @@ from bot.core.approvals import (
     make_is_eligible,
     request_keys,
 )
-from bot.core.check import check
+from bot.core.catalog import Catalog
+from bot.core.check import base_rules, check
 from bot.core.platform import parse_config
 from bot.core.report import Finding, error, warning
 from bot.core.tree import Change, MemoryTree, diff_trees
+from bot.present.approvals import invalidated_line
+from bot.present.approvals import lines as approval_lines
+from bot.present.approvals import title as approval_title
 
 HEAD, OLD = "def5678" + "0" * 33, "abc1234" + "0" * 33
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -138,17 +142,17 @@ def test_prod_request_without_approval_is_action_required() -> None:
     result = run()
     [req] = result.missing
     assert (req.rule.name, req.missing, req.subjects) == ("prod", 1, ("requests/prod/payments/db.yaml",))
-    assert result.title() == "1 approval needed: prod"
+    assert approval_title(result) == "1 approval needed: prod"
     assert conclusion([], result) == "action_required"
     assert any("0 of 1" in line and "needs 1 more from members of acme/platform-team" in line
-               for line in result.lines())
+               for line in approval_lines(result))
 
 
 def test_team_member_is_accepted_with_one_lookup() -> None:
     d = Directory()
     result = run(approve("carol", reason="checked sizing"), directory=d)
     assert result.satisfied and result.requirements[0].approvers == ("carol",)
-    assert conclusion([], result) == "success" and result.title() == "Approved"
+    assert conclusion([], result) == "success" and approval_title(result) == "Approved"
     assert d.calls == [("team", "acme/platform-team", "carol")]  # the budget: one membership GET
 
 
@@ -190,9 +194,9 @@ def test_approval_at_an_older_sha_is_invalidated_by_the_push() -> None:
     result = run(approve("carol", sha=OLD), directory=d)
     assert not result.satisfied and d.calls == []  # no lookup for an approval that cannot count
     [inv] = result.invalidated
-    assert inv.line() == ("carol's approval at `abc1234` was invalidated by push `def5678` (requests, "
+    assert invalidated_line(inv) == ("carol's approval at `abc1234` was invalidated by push `def5678` (requests, "
                           "catalog or pledge.yaml changed); approve again with `/pledge approve`")
-    assert any("invalidated by push `def5678`" in line for line in result.lines())
+    assert any("invalidated by push `def5678`" in line for line in approval_lines(result))
 
 
 def test_approval_carried_over_when_the_caller_says_the_requests_are_unchanged() -> None:
@@ -216,7 +220,7 @@ def test_dev_request_needs_nothing_and_approvals_are_unneeded() -> None:
     d = Directory()
     result = run(approve("carol"), requests=[DEV_DB], directory=d)
     assert result.satisfied and result.requirements == () and result.unneeded == ("carol",)
-    assert result.lines() == [] and d.calls == [] and result.title() == "No approval needed"
+    assert approval_lines(result) == [] and d.calls == [] and approval_title(result) == "No approval needed"
 
 
 def test_offering_filter() -> None:
@@ -250,7 +254,7 @@ def test_approvable_policy_without_a_rule_stays_a_failure() -> None:
     text = "approvals:\n  - {name: prod, environments: [prod], count: 1, from: {users: [alice]}}\n"
     result = run(approve("alice"), findings=[finding], text=text)
     assert result.uncovered == (finding,) and conclusion([finding], result) == "failure"
-    assert any("no approvals rule with `when: approvable-policy` covers it" in line for line in result.lines())
+    assert any("no approvals rule with `when: approvable-policy` covers it" in line for line in approval_lines(result))
 
 
 def test_approvable_warning_is_not_a_requirement() -> None:
@@ -270,8 +274,8 @@ def test_hold_blocks_even_when_approved() -> None:
     hold = Hold("bob", HEAD, T0, "wait for the <b>freeze</b> @team")
     result = run(approve("carol"), holds=[hold])
     assert result.satisfied and result.blocked
-    assert conclusion([], result) == "action_required" and result.title() == "On hold by bob"
-    line = next(line for line in result.lines() if "on hold" in line)
+    assert conclusion([], result) == "action_required" and approval_title(result) == "On hold by bob"
+    line = next(line for line in approval_lines(result) if "on hold" in line)
     assert "&lt;b&gt;freeze&lt;/b&gt;" in line and "@team" not in line  # escaped, no ping on edits
 
 
@@ -316,6 +320,12 @@ def minirepo(extra: dict[str, str]) -> MemoryTree:
     return MemoryTree({**files, **extra})
 
 
+def base_catalog(base: MemoryTree) -> Catalog:
+    catalog = base_rules(base).catalog
+    assert catalog is not None
+    return catalog
+
+
 def test_end_to_end_small_prod_cache_needs_two_approvals() -> None:
     small = "apiVersion: pledge.dev/v1\nkind: Cache\nmetadata: {name: big, team: payments}\nspec: {size: 2}\n"
     base, head = minirepo({}), minirepo({"requests/prod/payments/big.yaml": small})
@@ -326,7 +336,7 @@ def test_end_to_end_small_prod_cache_needs_two_approvals() -> None:
     assert [f.rule for f in found] == ["policy-approvable.cache-limits/prod-size"]
     config_rules, problems = load_rules(parse_config(base.read("pledge.yaml") or b""))
     assert problems == []
-    keys = request_keys(base, head, report.judged)
+    keys = request_keys(base, head, report.judged, base_catalog(base))
     assert keys == [("prod", "cache", "requests/prod/payments/big.yaml")]
     d = Directory()
 
@@ -345,8 +355,8 @@ def test_request_keys_of_a_deleted_request_use_the_base_version() -> None:
     old = "apiVersion: pledge.dev/v1\nkind: Cache\nmetadata: {name: old, team: payments}\nspec: {size: 8}\n"
     base = minirepo({"requests/prod/payments/old.yaml": old})
     head = minirepo({})
-    assert request_keys(base, head, ["requests/prod/payments/old.yaml"]) == [
+    assert request_keys(base, head, ["requests/prod/payments/old.yaml"], base_catalog(base)) == [
         ("prod", "cache", "requests/prod/payments/old.yaml")]
     broken = minirepo({"requests/prod/payments/x.yaml": "kind: [unclosed"})
-    assert request_keys(base, broken, ["requests/prod/payments/x.yaml", "README.md"]) == [
+    assert request_keys(base, broken, ["requests/prod/payments/x.yaml", "README.md"], base_catalog(base)) == [
         ("prod", "", "requests/prod/payments/x.yaml")]

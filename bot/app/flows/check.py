@@ -10,10 +10,11 @@ from bot.adapters.github.client import Installation
 from bot.app.context import Context
 from bot.app.events import EXTERNAL_ID_PREFIX, Event
 from bot.app.flows import gate as approving
+from bot.core.check import base_rules
 from bot.core.commands import BUTTONS
 from bot.core.paths import is_relevant, request_paths
 from bot.core.report import Conclusion, Report
-from bot.present.checkrun import MARKER, check_output, cleared_comment, comment_body, failed_output, quiet_output
+from bot.present.checkrun import MARKER, cleared_comment, comment_body, failed_output, snapshot_output
 
 log = logging.getLogger("pledge.handlers")
 
@@ -57,7 +58,7 @@ def run_check(
 ) -> None:
     """The check of one PR head: 1 REST call when no relevant file changed, else create, complete, comment.
     `pull_url` becomes the run's details_url when the conclusion is action_required (GitHub wants one).
-    Approvals (bot/app/approving.py) gate the conclusion; the snapshot they need later is stored last."""
+    Approvals (flows/gate.py) gate the conclusion; the snapshot commands need later is stored last."""
     comment_key = f"comment:{repo}#{number}"
     if new_pull and ctx.journal.get(comment_key) is None:
         ctx.journal.put(comment_key, NO_COMMENT)
@@ -65,25 +66,25 @@ def run_check(
     if trees is None:
         return
     try:
-        paths = [c.path for c in trees.changed] + [c.old_path for c in trees.changed if c.old_path]
+        paths = [c.path for c in trees.changed]
         record_check(ctx, repo, number, paths, opened=new_pull)
         external_id = f"{EXTERNAL_ID_PREFIX}{number}"
         name = ctx.settings.check_name
+        rules = base_rules(trees.base)  # pledge.yaml and the catalog of the base, read once for every step
         if not any(is_relevant(p) for p in paths):  # holds still apply: they gate any PR
-            gate, snap = approving.check_gate(ctx, inst, repo, number, trees, Report(), author=author,
-                                              base_ref=base_ref, pull_url=pull_url, quiet=True)
-            snap.output = quiet_output(len(trees.changed))
+            gate, snap = approving.check_gate(ctx, inst, repo, number, trees, Report(), rules, author=author,
+                                              base_ref=base_ref, pull_url=pull_url, quiet=len(trees.changed))
             details = pull_url if gate.conclusion == Conclusion.ACTION_REQUIRED and pull_url else None
             snap.run_id = inst.create_check_run(repo, name=name, head_sha=trees.head_sha, external_id=external_id,
-                                                conclusion=gate.conclusion, output=gate.output(snap.output),
+                                                conclusion=gate.conclusion, output=snapshot_output(snap, gate),
                                                 details_url=details)
-            sync_comment(ctx, inst, repo, number, gate.comment(None, trees.head_sha), trees.head_sha)
+            sync_comment(ctx, inst, repo, number, comment_body(snap.report, snap.sha, gate=gate), trees.head_sha)
             approving.save_snapshot(ctx, repo, number, snap)
             return
         run_id = inst.create_check_run(repo, name=name, head_sha=trees.head_sha, external_id=external_id)
         try:
-            report = ctx.checker(trees.base, trees.head, trees.changed)
-            gate, snap = approving.check_gate(ctx, inst, repo, number, trees, report, author=author,
+            report = ctx.checker(trees.base, trees.head, trees.changed, rules)
+            gate, snap = approving.check_gate(ctx, inst, repo, number, trees, report, rules, author=author,
                                               base_ref=base_ref, pull_url=pull_url)
         except RetryLater:
             raise
@@ -92,14 +93,13 @@ def run_check(
             inst.complete_check_run(repo, run_id, conclusion=Conclusion.FAILURE,
                                     output=failed_output(f"Pledge hit an internal error ({type(exc).__name__})."))
             return
-        snap.run_id, snap.output = run_id, check_output(report, trees.head_sha)
-        snap.comment = comment_body(report, trees.head_sha)
+        snap.run_id = run_id
         details = pull_url if gate.conclusion == Conclusion.ACTION_REQUIRED and pull_url else None
-        inst.complete_check_run(repo, run_id, conclusion=gate.conclusion, output=gate.output(snap.output),
+        inst.complete_check_run(repo, run_id, conclusion=gate.conclusion, output=snapshot_output(snap, gate),
                                 details_url=details, actions=BUTTONS)
         log.info("%s#%s: %s is %s (%d findings)", repo, number, trees.head_sha[:12], gate.conclusion,
-                 len(report.findings))
-        sync_comment(ctx, inst, repo, number, gate.comment(snap.comment, trees.head_sha), trees.head_sha)
+                 len(snap.report.findings))
+        sync_comment(ctx, inst, repo, number, comment_body(snap.report, snap.sha, gate=gate), trees.head_sha)
         approving.save_snapshot(ctx, repo, number, snap)
     finally:
         trees.close()

@@ -27,7 +27,9 @@ from bot.core.commands import (
     help_text,
     parse,
 )
+from bot.core.gate import Snapshot, rules_of
 from bot.core.report import Conclusion
+from bot.present.checkrun import comment_body, snapshot_output
 
 log = logging.getLogger("pledge.commands")
 
@@ -100,7 +102,7 @@ def run_command(job: Job, cmd: Command, *, source: str) -> None:
         return
     if cmd.verb == "help":
         snap = job.snapshot()
-        rules, _ = approving.rules_of(snap.config if snap else "")
+        rules, _ = rules_of(snap.config if snap else "")
         job.replies.append(help_text(job.ctx.settings.app_slug, approvals.describe_rules(rules)))
         return
     _ = job.pull  # read the head before acting (one GET per job): the SHA a decision is compared with
@@ -135,13 +137,13 @@ def finish(job: Job) -> None:
         job.inst.react(job.repo, job.comment_id, REACT_REFUSED if job.refused else REACT_DONE)
 
 
-def refresh(job: Job, snap: approving.Snapshot) -> None:
+def refresh(job: Job, snap: Snapshot) -> None:
     """The stored run and sticky comment, re-evaluated from the snapshot: one PATCH each, no git, no render."""
-    gate = approving.evaluate(snap, job.store, job.repo, job.number, job.eligible)
+    gate = approving.evaluate(job.store, snap, job.repo, job.number, job.eligible)
     details = (snap.pull_url or None) if gate.conclusion == Conclusion.ACTION_REQUIRED else None
-    job.inst.update_run(job.repo, snap.run_id, conclusion=gate.conclusion, output=gate.output(snap.output),
-                   actions=BUTTONS, details_url=details)
-    sync_comment(job.ctx, job.inst, job.repo, job.number, gate.comment(snap.comment, snap.sha), snap.sha)
+    job.inst.update_run(job.repo, snap.run_id, conclusion=gate.conclusion, output=snapshot_output(snap, gate),
+                        actions=BUTTONS, details_url=details)
+    sync_comment(job.ctx, job.inst, job.repo, job.number, comment_body(snap.report, snap.sha, gate=gate), snap.sha)
 
 
 def _pull_url(payload: Any, number: int) -> str:

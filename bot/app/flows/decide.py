@@ -39,7 +39,7 @@ def run(job: Job, cmd: Command, source: str) -> None:
 
     if cmd.verb == "approve":
         new = approvals.Approval(job.user, snap.sha, now, cmd.reason)
-        gate = approving.evaluate(snap, job.store, job.repo, job.number, job.eligible, extra=[new])
+        gate = approving.evaluate(job.store, snap, job.repo, job.number, job.eligible, extra=[new])
         line = gate.result.refusal(job.user)
         if line:
             add("refuse", line)

@@ -11,6 +11,7 @@ from bot.app.context import Context
 from bot.app.flows import gate as approving
 from bot.app.flows.check import run_check
 from bot.core.authorization import once
+from bot.core.gate import Eligible, Snapshot
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Job:
     pull_url: str = ""
     store: AuditStore = field(init=False)
     permission: Callable[[], str] = field(init=False)
-    eligible: approving.Eligible = field(init=False)
+    eligible: Eligible = field(init=False)
     replies: list[str] = field(default_factory=list)
     refused: bool = False
     changed: bool = False  # a decision was recorded since the check run and comment were last written
@@ -46,14 +47,14 @@ class Job:
             self._pull = self.inst.get_pull(self.repo, self.number)
         return self._pull
 
-    def snapshot(self) -> approving.Snapshot | None:
+    def snapshot(self) -> Snapshot | None:
         return approving.load_snapshot(self.ctx, self.repo, self.number)
 
     def refuse(self, line: str) -> None:
         self.replies.append(line)
         self.refused = True
 
-    def check(self) -> approving.Snapshot | None:
+    def check(self) -> Snapshot | None:
         """Run the check of the current head inline (issue 4's job); its run and comment include every decision
         recorded so far."""
         pull = self.pull
