@@ -176,7 +176,8 @@ def dockerignore_allows(path: str, patterns: list[str]) -> bool:
 def test_dockerignore_lets_in_what_the_build_copies_and_nothing_else() -> None:
     patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
-    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
     files = [f for f in tracked.splitlines() if (ROOT / f).is_file()]
     allowed = {f for f in files if dockerignore_allows(f, patterns)}
     _args, stages = parse(DOCKERFILE.read_text())

@@ -7,47 +7,17 @@ select, and per overlay the storage and queue layout described in docs/deploy.md
 from __future__ import annotations
 
 import copy
+import inspect
 import re
-import shutil
-import subprocess
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
-import yaml
-from deploytest import ROOT
+from deploytest import K8S_VERSION, SECRET, SECRET_KEYS, build, containers, of_kind, pod_specs
 
-K8S_VERSION = "1.33"
-DEPLOY = ROOT / "deploy"
 TARGETS = ["base", "overlays/single", "overlays/scaled"]
-SECRET = "pledge"
-SECRET_KEYS = {"app-id", "webhook-secret", "flux-secret", "private-key.pem", "queue-url"}
 UID = 10001
-
-
-@cache
-def build(target: str) -> tuple[dict[str, Any], ...]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.fail("kubectl is not on PATH: .ci/run installs it; it builds deploy/ with `kubectl kustomize`")
-    proc = subprocess.run([kubectl, "kustomize", str(DEPLOY / target)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return tuple(doc for doc in yaml.safe_load_all(proc.stdout) if doc)
-
-
-def of_kind(objs: tuple[dict[str, Any], ...], kind: str) -> list[dict[str, Any]]:
-    return [o for o in objs if o["kind"] == kind]
-
-
-def pod_specs(objs: tuple[dict[str, Any], ...]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(workload, its pod template) for every Deployment."""
-    return [(d, d["spec"]["template"]) for d in of_kind(objs, "Deployment")]
-
-
-def containers(objs: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
-    return [c for _d, t in pod_specs(objs) for c in t["spec"]["containers"]]
 
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -123,8 +93,10 @@ def test_secrets_come_only_from_the_pledge_secret(target: str) -> None:
 
 
 def settings_names() -> set[str]:
-    source = (ROOT / "bot" / "app" / "settings.py").read_text()
-    return set(re.findall(r'"(PLEDGE_[A-Z_]+)"', source))
+    """The PLEDGE_* names the settings module reads (found by import, so it follows the module if it moves)."""
+    import bot.app.settings as settings
+
+    return set(re.findall(r'"(PLEDGE_[A-Z_]+)"', inspect.getsource(settings)))
 
 
 @pytest.mark.parametrize("target", TARGETS)
