@@ -46,6 +46,7 @@ def test_pods_are_hardened(target: str) -> None:
         spec = template["spec"]
         where = deployment["metadata"]["name"]
         assert spec["automountServiceAccountToken"] is False, where
+        assert spec["enableServiceLinks"] is False, f"{where}: the Service `pledge` would inject PLEDGE_* names"
         assert spec["serviceAccountName"] == "pledge"
         pod = spec["securityContext"]
         assert pod["runAsNonRoot"] is True and pod["runAsUser"] == UID and pod["runAsGroup"] == UID, where
