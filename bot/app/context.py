@@ -12,6 +12,7 @@ from bot.adapters.github.client import Installation
 from bot.adapters.store.audit import AuditStore
 from bot.adapters.store.history import History
 from bot.adapters.store.journal import Journal
+from bot.adapters.store.records import Records
 from bot.app.events import Event
 from bot.app.settings import Settings
 from bot.core.check import BaseRules, check
@@ -39,6 +40,11 @@ class Context:
                            throttle=settings.github_throttle != "off")
         return cls(settings, github, Mirror(settings.data_dir, settings.git_url), journal)
 
+    @property
+    def records(self) -> Records:
+        """The flows' typed state in the journal."""
+        return Records(self.journal)
+
     def publish_mirror(self) -> Mirror:
         """A second set of bare mirrors, so check fetches and publish fetches never contend for one repository."""
         return Mirror(self.settings.data_dir / "publish", self.settings.git_url)
@@ -59,12 +65,10 @@ class Context:
             log.warning("%s: no installation or repository in the payload; is this an App delivery?",
                         event.describe())
             return None
-        key = f"installation:{event.repo}"
-        if self.journal.get(key) != str(event.installation_id):
-            self.journal.put(key, str(event.installation_id))
+        self.records.set_installation(event.repo, event.installation_id)
         return self.github.installation(event.installation_id)
 
     def installation_of(self, repo: str) -> Installation | None:
         """The installation last seen for `repo` (Flux events carry none)."""
-        known = self.journal.get(f"installation:{repo}")
-        return self.github.installation(int(known)) if known and known.isdigit() else None
+        known = self.records.installation(repo)
+        return self.github.installation(known) if known is not None else None

@@ -18,7 +18,8 @@ from huey.exceptions import RetryTask
 from huey.storage import SqliteStorage
 
 from bot.adapters.errors import RetryLater
-from bot.adapters.store.journal import Journal, RedisJournal, SqliteJournal
+from bot.adapters.store.journal import RETENTION_SECONDS, Journal, RedisJournal, SqliteJournal
+from bot.adapters.store.records import NEVER_EXPIRE
 from bot.app.events import Event
 from bot.app.settings import Settings
 
@@ -27,6 +28,7 @@ log = logging.getLogger("pledge.queue")
 HUEY_NAME = "pledge"
 PROCESSED = "processed"  # counter of deliveries handled (benchmarks count lost ones with it)
 GAVE_UP = "gave-up"
+KEEP = tuple(f"{kind}:" for kind in NEVER_EXPIRE)  # state records that never expire
 
 Processor = Callable[[Event], None]
 
@@ -53,7 +55,9 @@ class Queue:
         lock_ttl: float = 900.0,
         retry_delays: Sequence[float] = (10, 60, 300, 900),
         max_attempts: int = 5,
+        retention: float = RETENTION_SECONDS,
     ) -> None:
+        self.retention = retention
         self.huey = huey
         self.journal = journal
         self.lock_ttl = lock_ttl
@@ -68,9 +72,11 @@ class Queue:
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> Queue:
+        retention = settings.retention_days * 24 * 3600.0
+        options.setdefault("retention", retention)
         if settings.queue_kind == "redis":
             huey: Huey = RedisHuey(HUEY_NAME, url=settings.queue_url, results=False)
-            journal: Journal = RedisJournal(huey.storage.conn, prefix=HUEY_NAME)
+            journal: Journal = RedisJournal(huey.storage.conn, prefix=HUEY_NAME, retention=retention, keep=KEEP)
         else:
             path = settings.sqlite_path
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +163,7 @@ class Queue:
             if owner is None:
                 self._drain_task(key)
                 woken += 1
-        self.journal.prune()
+        self.journal.prune(self.retention, KEEP)
         return woken
 
     def _recover_once(self) -> None:

@@ -45,6 +45,7 @@ class Settings:
     check_name: str = "pledge"
     flux_secret: str = field(repr=False, default="")  # PLEDGE_FLUX_SECRET: HMAC key of POST /flux (empty: off)
     app_slug: str = "pledge"  # the App's slug: `@<slug> <command>` and our own comments are recognized by it
+    retention_days: int = 30  # PLEDGE_RETENTION_DAYS: state records untouched this long are dropped
 
     @property
     def queue_kind(self) -> str:
@@ -120,6 +121,11 @@ class Settings:
         if not workers:
             problems.append(f"PLEDGE_WORKERS must be a positive integer, got {workers_text!r}")
 
+        retention_text = get("PLEDGE_RETENTION_DAYS", "30")
+        retention = int(retention_text) if retention_text.isdigit() and int(retention_text) > 0 else 0
+        if not retention:
+            problems.append(f"PLEDGE_RETENTION_DAYS must be a positive number of days, got {retention_text!r}")
+
         throttle = get("PLEDGE_GITHUB_THROTTLE", "github") or "github"
         if throttle not in THROTTLE_MODES:
             problems.append(f"PLEDGE_GITHUB_THROTTLE must be one of {', '.join(THROTTLE_MODES)}, got {throttle!r}")
@@ -151,6 +157,7 @@ class Settings:
             log_level=level,
             flux_secret=flux_secret,
             app_slug=slug,
+            retention_days=retention,
         )
 
 

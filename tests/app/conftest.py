@@ -3,6 +3,9 @@ Helpers the tests import live in apptest.py."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from bot.app.dispatch import Dispatcher
 from bot.app.settings import Settings
 from bot.app.web import create_app
 from tests.app.apptest import APP_ID, PLATFORM, SECRET, Bot, make_github, make_queue
+from tests.app.live import free_port, wait_until
 from tests.github.fake_git_remote import GitRemote
 from tests.github.fake_github import FakeGitHub
 
@@ -73,3 +77,37 @@ def bot(settings: Settings, fake: FakeGitHub) -> Bot:
     queue.processor = Dispatcher(ctx)
     client = create_app(settings, queue).test_client()
     return Bot(settings, queue, client, ctx, fake)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """PLEDGE_TEST_REDIS_URL (set by .ci/run), else a redis-server of our own on a free loopback port."""
+    url = os.environ.get("PLEDGE_TEST_REDIS_URL")
+    proc = None
+    if not url:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("no redis-server on PATH and PLEDGE_TEST_REDIS_URL unset (apt-get install redis-server)")
+        port = free_port()
+        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+        url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    wait_until(lambda: _pings(client), 10, "redis")
+    client.flushdb()  # a database for tests only
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+
+
+def _pings(client: object) -> bool:
+    try:
+        return bool(client.ping())  # type: ignore[attr-defined]
+    except Exception:
+        return False

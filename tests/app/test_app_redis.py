@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,44 +15,10 @@ import pytest
 
 from bot.app.settings import Settings
 from tests.app.apptest import ROOT, process_env
-from tests.app.live import LiveApp, free_port, wait_until
+from tests.app.live import LiveApp, wait_until
 from tests.github import github_payloads as gp
 
 HERE = Path(__file__).parent
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    """PLEDGE_TEST_REDIS_URL (set by .ci/run), else a redis-server of our own on a free loopback port."""
-    url = os.environ.get("PLEDGE_TEST_REDIS_URL")
-    proc = None
-    if not url:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("no redis-server on PATH and PLEDGE_TEST_REDIS_URL unset (apt-get install redis-server)")
-        port = free_port()
-        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-        url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    client = redis.Redis.from_url(url)
-    wait_until(lambda: _pings(client), 10, "redis")
-    client.flushdb()  # a database for tests only
-    try:
-        yield url
-    finally:
-        client.flushdb()
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
-
-
-def _pings(client: object) -> bool:
-    try:
-        return bool(client.ping())  # type: ignore[attr-defined]
-    except Exception:
-        return False
 
 
 @pytest.mark.redis

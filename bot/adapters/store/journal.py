@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 DEDUPE_SECONDS = 7 * 24 * 3600  # GitHub redelivers for 3 days (GHES: 7)
+RETENTION_SECONDS = 30 * 24 * 3600  # state records untouched this long are dropped (PLEDGE_RETENTION_DAYS)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ class Journal(Protocol):
 
     def counter(self, name: str) -> int: ...
 
-    def prune(self) -> int: ...
+    def prune(self, retention: float = RETENTION_SECONDS, keep: tuple[str, ...] = ()) -> int:
+        """Forget delivery ids past the dedupe window and state records not written for `retention` seconds,
+        except those whose names start with one of `keep`. Returns how many were dropped."""
 
     def ping(self) -> None: ...
 
@@ -76,7 +79,8 @@ _SCHEMA = [
     "name text not null, delivery_id text not null, body blob not null, attempts integer not null default 0)",
     "create index if not exists pledge_inbox_key on pledge_inbox (key, seq)",
     "create table if not exists pledge_lock (key text primary key, owner text not null, expires real not null)",
-    "create table if not exists pledge_kv (name text primary key, value text not null)",
+    "create table if not exists pledge_kv (name text primary key, value text not null, updated real not null "
+    "default 0)",
     "create table if not exists pledge_counter (name text primary key, value integer not null)",
 ]
 
@@ -92,6 +96,10 @@ class SqliteJournal:
         with self._tx() as db:
             for sql in _SCHEMA:
                 db.execute(sql)
+            columns = {row[1] for row in db.execute("pragma table_info(pledge_kv)")}
+            if "updated" not in columns:  # a journal from before retention: its records count from now
+                db.execute("alter table pledge_kv add column updated real not null default 0")
+                db.execute("update pledge_kv set updated = ?", (time.time(),))
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():  # never share a connection across fork
@@ -221,8 +229,9 @@ class SqliteJournal:
     def put(self, name: str, value: str) -> None:
         with self._tx() as db:
             db.execute(
-                "insert into pledge_kv (name, value) values (?, ?) on conflict(name) do update set value = ?",
-                (name, value, value),
+                "insert into pledge_kv (name, value, updated) values (?, ?, ?) "
+                "on conflict(name) do update set value = excluded.value, updated = excluded.updated",
+                (name, value, time.time()),
             )
 
     def incr(self, name: str) -> int:
@@ -235,10 +244,15 @@ class SqliteJournal:
         value = self._one("select value from pledge_counter where name = ?", (name,))
         return int(value or 0)
 
-    def prune(self) -> int:
+    def prune(self, retention: float = RETENTION_SECONDS, keep: tuple[str, ...] = ()) -> int:
+        now = time.time()
         with self._tx() as db:
-            cur = db.execute("delete from pledge_delivery where received < ?", (time.time() - DEDUPE_SECONDS,))
-            return cur.rowcount
+            cur = db.execute("delete from pledge_delivery where received < ?", (now - DEDUPE_SECONDS,))
+            dropped = cur.rowcount
+            old = [row[0] for row in db.execute("select name from pledge_kv where updated < ?", (now - retention,))]
+            stale = [(n,) for n in old if not n.startswith(keep)]
+            db.executemany("delete from pledge_kv where name = ?", stale)
+            return dropped + len(stale)
 
     def ping(self) -> None:
         self._one("select 1")
@@ -271,9 +285,12 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 class RedisJournal:
     """The same records in Redis (lists, sets and NX keys, Lua where it must be atomic): for many workers."""
 
-    def __init__(self, client: Any, prefix: str = "pledge") -> None:
+    def __init__(self, client: Any, prefix: str = "pledge", *, retention: float = RETENTION_SECONDS,
+                 keep: tuple[str, ...] = ()) -> None:
         self.r = client
         self.p = prefix + ":"
+        self.retention = int(retention)
+        self.keep = keep
         self._accept = client.register_script(_ACCEPT)
         self._remove = client.register_script(_REMOVE)
         self._if_owner = client.register_script(_IF_OWNER)
@@ -323,7 +340,7 @@ class RedisJournal:
         return None if raw is None else str(raw.decode())
 
     def put(self, name: str, value: str) -> None:
-        self.r.set(self._k("kv", name), value)
+        self.r.set(self._k("kv", name), value, ex=self.retention if not name.startswith(self.keep) else None)
 
     def incr(self, name: str) -> int:
         return int(self.r.incr(self._k("counter", name)))
@@ -331,8 +348,8 @@ class RedisJournal:
     def counter(self, name: str) -> int:
         return int(self.r.get(self._k("counter", name)) or 0)
 
-    def prune(self) -> int:
-        return 0  # delivery ids carry a TTL in Redis
+    def prune(self, retention: float = RETENTION_SECONDS, keep: tuple[str, ...] = ()) -> int:
+        return 0  # delivery ids and state records carry a TTL in Redis (set when written)
 
     def ping(self) -> None:
         self.r.ping()

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.adapters.errors import RetryLater
 from bot.adapters.github.client import Installation
+from bot.adapters.store.records import CommentRef
 from bot.app.context import Context
 from bot.app.events import EXTERNAL_ID_PREFIX, Event
 from bot.app.flows import gate as approving
@@ -18,8 +19,6 @@ from bot.present.checkrun import MARKER, cleared_comment, comment_body, failed_o
 
 log = logging.getLogger("pledge.handlers")
 
-NO_COMMENT = "none"  # journal value: we know the PR has no Pledge comment (we saw it opened)
-CLEARED = ":cleared"  # suffix: the comment already says there is nothing to report
 
 
 def check_pull_request(ctx: Context, event: Event) -> None:
@@ -59,9 +58,8 @@ def run_check(
     """The check of one PR head: 1 REST call when no relevant file changed, else create, complete, comment.
     `pull_url` becomes the run's details_url when the conclusion is action_required (GitHub wants one).
     Approvals (flows/gate.py) gate the conclusion; the snapshot commands need later is stored last."""
-    comment_key = f"comment:{repo}#{number}"
-    if new_pull and ctx.journal.get(comment_key) is None:
-        ctx.journal.put(comment_key, NO_COMMENT)
+    if new_pull and ctx.records.comment(repo, number) is None:
+        ctx.records.set_comment(repo, number, CommentRef(None))  # we saw it opened: no comment of ours yet
     trees = ctx.mirror.pull_request(repo, inst.token(), number, base_ref, head_sha)
     if trees is None:
         return
@@ -128,23 +126,20 @@ def sync_comment(ctx: Context, inst: Installation, repo: str, number: int, body:
 
 
 def _post_comment(ctx: Context, inst: Installation, repo: str, number: int, body: str) -> None:
-    key = f"comment:{repo}#{number}"
-    known = ctx.journal.get(key)
-    known_id = int(known.removesuffix(CLEARED)) if known and known != NO_COMMENT else None
-    comment_id = inst.upsert_comment(repo, number, body, marker=MARKER, known_id=known_id,
+    known = ctx.records.comment(repo, number)
+    comment_id = inst.upsert_comment(repo, number, body, marker=MARKER, known_id=known.id if known else None,
                                      may_exist=known is None)
-    ctx.journal.put(key, str(comment_id))
+    ctx.records.set_comment(repo, number, CommentRef(comment_id))
 
 
 def _clear_comment(ctx: Context, inst: Installation, repo: str, number: int, head_sha: str) -> None:
     """A PR that had something to say and no longer has: say so in the same comment (once)."""
-    key = f"comment:{repo}#{number}"
-    known = ctx.journal.get(key)
-    if known is None or known == NO_COMMENT or known.endswith(CLEARED):
+    known = ctx.records.comment(repo, number)
+    if known is None or known.id is None or known.cleared:
         return
     comment_id = inst.upsert_comment(repo, number, cleared_comment(head_sha), marker=MARKER,
-                                     known_id=int(known), may_exist=True)
-    ctx.journal.put(key, f"{comment_id}{CLEARED}")
+                                     known_id=known.id, may_exist=True)
+    ctx.records.set_comment(repo, number, CommentRef(comment_id, cleared=True))
 
 
 def pull_request_closed(ctx: Context, event: Event) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 
@@ -20,14 +19,13 @@ log = logging.getLogger("pledge.feedback")
 
 def flux_event(ctx: Context, event: Event) -> None:
     """A Flux event queued by POST /flux/<owner>/<repo>: fetch the reported commit into the publish mirror
-    (so ancestry can be judged), settle the pending renders it covers (bot.adapters.store.history, once per render and
+    (so ancestry can be judged), settle the pending renders it covers (the history, once per render and
     reason), then post one comment per pull request. The comments to post are kept in the journal first,
     so a retry after a failed POST posts what is missing and nothing twice."""
     repo = event.repo
     if repo is None:
         return
-    outbox_key = f"flux-outbox:{event.delivery_id}"
-    saved = ctx.journal.get(outbox_key)
+    saved = ctx.records.flux_outbox(event.delivery_id)
     if saved is None:
         ev = parse_event(str(event.payload.get("body") or ""))
         is_ancestor, bare = _ancestry(ctx, repo, ev)
@@ -41,17 +39,16 @@ def flux_event(ctx: Context, event: Event) -> None:
                  len(outcomes))
         if not texts:
             return
-        saved = json.dumps({str(pr): text for pr, text in texts.items()})
-        ctx.journal.put(outbox_key, saved)
+        saved = texts
+        ctx.records.set_flux_outbox(event.delivery_id, saved)
     inst = ctx.installation_of(repo)
     if inst is None:
         log.warning("%s: no installation known for the repository; Flux feedback not posted", repo)
         return
-    for pr, text in sorted(json.loads(saved).items(), key=lambda kv: int(kv[0])):
-        sent_key = f"flux-sent:{event.delivery_id}:{pr}"
-        if ctx.journal.get(sent_key) is None:
-            inst.comment(repo, int(pr), text)
-            ctx.journal.put(sent_key, "1")
+    for pr, text in sorted(saved.items()):
+        if not ctx.records.flux_sent(event.delivery_id, pr):
+            inst.comment(repo, pr, text)
+            ctx.records.set_flux_sent(event.delivery_id, pr)
 
 
 def _ancestry(ctx: Context, repo: str, ev: FluxEvent) -> tuple[Callable[[str, str], bool], git.Repo | None]:

@@ -21,12 +21,8 @@ from bot.core.report import Report
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
-def snapshot_key(repo: str, number: int) -> str:
-    return f"snapshot:{repo}#{number}"
-
-
 def load_snapshot(ctx: Context, repo: str, number: int) -> Snapshot | None:
-    raw = ctx.journal.get(snapshot_key(repo, number))
+    raw = ctx.records.snapshot(repo, number)
     return Snapshot.loads(raw) if raw else None
 
 
@@ -82,4 +78,4 @@ def check_gate(ctx: Context, inst: Installation, repo: str, number: int, trees: 
 
 
 def save_snapshot(ctx: Context, repo: str, number: int, snap: Snapshot) -> None:
-    ctx.journal.put(snapshot_key(repo, number), snap.dumps())
+    ctx.records.set_snapshot(repo, number, snap.dumps())

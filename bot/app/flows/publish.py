@@ -15,6 +15,7 @@ from bot.adapters.git.publish import PublishRace, ancestry, publish
 from bot.adapters.git.remote import GitError, redact
 from bot.adapters.github.client import Installation
 from bot.adapters.store.history import History, history_rows
+from bot.adapters.store.records import PublishStage, PublishState
 from bot.app.context import Context
 from bot.app.events import Event
 from bot.app.flows import merged as facts
@@ -41,10 +42,10 @@ def publish_merge(ctx: Context, event: Event) -> None:
     if repo is None or number is None or inst is None:
         return
     ctx.mirror.forget_pull(repo, number)  # what the generic closed row does for the check mirror
-    state_key = f"published:{repo}#{number}"
-    state = ctx.journal.get(state_key)
-    if state is not None and state.startswith("done"):
-        log.info("%s: merge already published (%s); nothing to do", event.describe(), state)
+    state_key = f"published:{repo}#{number}"  # names this merge in counters and logs
+    state = ctx.records.published(repo, number)
+    if state is not None and state.stage == PublishStage.DONE:
+        log.info("%s: merge already published (%s); nothing to do", event.describe(), state.encode())
         return
     base, head_sha = str(pr["base"]["ref"]), str(pr["head"]["sha"])
     merge_sha = pr.get("merge_commit_sha") or None
@@ -55,12 +56,12 @@ def publish_merge(ctx: Context, event: Event) -> None:
         store = ctx.history(repo)
         original = _RENDER_PR.match(str(pr["head"].get("ref") or ""))
         if original:  # a render PR (protected branch) was merged: its original PR's render is now on base
-            _render_pull_merged(ctx, store, repo, int(original[1]), merge_sha or head_sha, state_key)
+            _render_pull_merged(ctx, store, repo, number, int(original[1]), merge_sha or head_sha)
             return
         changed = facts.pull_changes(bare, merge_sha, str(pr["base"].get("sha") or ""), head_sha)
         if not needs_render(changed) or not facts.is_platform_branch(bare, base):
             log.info("%s: nothing Pledge renders changed on %s", event.describe(), base)
-            ctx.journal.put(state_key, "done")
+            ctx.records.set_published(repo, number, PublishState(PublishStage.DONE))
             return
         author = str((pr.get("user") or {}).get("login") or "")
         requests = request_paths(changed)
@@ -82,8 +83,8 @@ def publish_merge(ctx: Context, event: Event) -> None:
             body += _render_pull(ctx, inst, repo, base, result, merged)
         if state is None:
             store.record_render(result.live_sha, requests, pr=number, is_ancestor=ancestry(bare))
-            ctx.journal.put(state_key, "rendered")
-        _tell(ctx, inst, repo, number, body, state_key)
+            ctx.records.set_published(repo, number, PublishState(PublishStage.RENDERED))
+        _tell(ctx, inst, repo, number, body)
         mirror.forget_pull(repo, number)  # the merged PR's head is not needed any more
         log.info("%s: %s %s (attempts %d)", event.describe(), result.status, result.live_sha[:12], result.attempts)
     finally:
@@ -143,30 +144,31 @@ def _publish(ctx: Context, inst: Installation, bare: git.Repo, repo: str, branch
         if message.startswith("git fetch"):
             raise GitError(message) from None
         log.error("%s: publishing failed: %s", key, message)
-        if tell is not None and ctx.journal.get(f"publish-error:{key}") is None:
+        if tell is not None and not ctx.records.publish_error_told(key):
             inst.comment(repo, tell, f"{MARKER}\nPledge could not publish this merge to `{branch}`:\n\n"
                          f"```\n{message}\n```\n")
-            ctx.journal.put(f"publish-error:{key}", "told")
+            ctx.records.set_publish_error_told(key)
         return None
 
 
-def _tell(ctx: Context, inst: Installation, repo: str, number: int, body: str, state_key: str) -> None:
+def _tell(ctx: Context, inst: Installation, repo: str, number: int, body: str) -> None:
     """The one comment on the merged PR; after a crash mid-way, find it by its marker instead of posting twice."""
-    if ctx.journal.get(state_key) == "commenting":
+    state = ctx.records.published(repo, number)
+    if state is not None and state.stage == PublishStage.COMMENTING:
         found = inst.find_comment(repo, number, MARKER)
         if found is not None:
-            ctx.journal.put(state_key, f"done:{found}")
+            ctx.records.set_published(repo, number, PublishState(PublishStage.DONE, found))
             return
-    ctx.journal.put(state_key, "commenting")
-    ctx.journal.put(state_key, f"done:{inst.comment(repo, number, body)}")
+    ctx.records.set_published(repo, number, PublishState(PublishStage.COMMENTING))
+    posted = inst.comment(repo, number, body)
+    ctx.records.set_published(repo, number, PublishState(PublishStage.DONE, posted))
 
 
 def _render_pull(ctx: Context, inst: Installation, repo: str, base: str, result: PublishResult,
                  merged: MergeInfo) -> str:
     """Open (once) the labelled pull request from the render branch; the line telling the merged PR."""
     branch = str(result.render_branch)
-    key = f"render-pr:{repo}:{branch}"
-    number = ctx.journal.get(key)
+    number = ctx.records.render_pull(repo, branch)
     if number is None:
         what = f"#{merged.pr} {merged.title}" if merged.pr is not None else merged.title
         body = (f"`{base}` is protected, so Pledge could not push this render itself. Merge this pull request "
@@ -176,18 +178,19 @@ def _render_pull(ctx: Context, inst: Installation, repo: str, base: str, result:
         opened = inst.open_render_pull(repo, head=branch, base=base, title=f"Pledge: render {what}",
                                        body=body, label=str(result.label))
         number = str(opened) if opened is not None else "open"
-        ctx.journal.put(key, number)
+        ctx.records.set_render_pull(repo, branch, number)
     if number.isdigit():
         return f"\nRender pull request: #{number} (label `{result.label}`).\n"
     return f"\nA render pull request from `{branch}` is open (label `{result.label}`).\n"
 
 
-def _render_pull_merged(ctx: Context, store: History, repo: str, original: int, live: str, state_key: str) -> None:
-    """The merged render PR put its original PR's render on the branch: Flux applying `live` makes it live."""
+def _render_pull_merged(ctx: Context, store: History, repo: str, number: int, original: int, live: str) -> None:
+    """The merged render PR (`number`) put its original PR's render on the branch: Flux applying `live` makes
+    it live."""
     requests = sorted({row["request"] for row in history_rows(store.path, pr=original)})
-    if requests and ctx.journal.get(state_key) is None:
+    if requests and ctx.records.published(repo, number) is None:
         store.record_render(live, requests, pr=original)
-    ctx.journal.put(state_key, "done")
+    ctx.records.set_published(repo, number, PublishState(PublishStage.DONE))
     log.info("%s: render PR of #%s merged as %s", repo, original, live[:12])
 
 
