@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from bot.core.signatures import sign, verify
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 EVENT_HEADER = "X-GitHub-Event"
@@ -21,15 +21,12 @@ class MalformedDelivery(ValueError):
 
 def signature(secret: str | bytes, body: bytes) -> str:
     """The X-Hub-Signature-256 value GitHub sends: sha256= and the hex HMAC-SHA256 of the raw body."""
-    key = secret.encode() if isinstance(secret, str) else secret
-    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+    return sign(secret, body)
 
 
 def verify_signature(secret: str | bytes, body: bytes, header: str | None) -> bool:
-    """Constant-time check of the header against the raw body; a missing or odd header is False."""
-    if not header or not header.startswith("sha256="):
-        return False
-    return hmac.compare_digest(signature(secret, body).encode(), header.strip().encode())
+    """Constant-time check of X-Hub-Signature-256 against the raw body (GitHub signs with SHA-256 only)."""
+    return verify(secret, body, header)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,11 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask, Response, request
 
 from bot.app.events import Event
+from bot.app.intake import answer, read_body
 from bot.app.queue import Queue
 from bot.app.settings import Settings
 from bot.app.triggers import FLUX_EVENT
@@ -38,39 +37,30 @@ def flux_delivery_id(repo: str, body: bytes) -> str:
     return "flux-" + hashlib.sha256(repo.encode() + b"\0" + body).hexdigest()[:40]
 
 
-def _answer(code: int, **body: Any) -> tuple[Response, int]:
-    return jsonify(body), code
-
-
 def add_flux_route(app: Flask, settings: Settings, queue: Queue) -> None:
     """Register the endpoint. Without PLEDGE_FLUX_SECRET it answers 404 (feedback is off)."""
 
     @app.post("/flux/<owner>/<name>")
     def flux(owner: str, name: str) -> tuple[Response, int]:
         if not settings.flux_secret:
-            return _answer(404, error="Flux feedback is off: set PLEDGE_FLUX_SECRET")
-        if (request.content_length or 0) > MAX_FLUX_BYTES:
-            return _answer(413, error="event over 1 MB")
-        try:
-            body = request.get_data(cache=False)
-        except RequestEntityTooLarge:
-            return _answer(413, error="event over 1 MB")
-        if len(body) > MAX_FLUX_BYTES:
-            return _answer(413, error="event over 1 MB")
+            return answer(404, error="Flux feedback is off: set PLEDGE_FLUX_SECRET")
+        body = read_body(MAX_FLUX_BYTES, "event")
+        if not isinstance(body, bytes):
+            return body
         from bot.core.flux import EventError, parse_event, verify_signature  # the core loads on the first event only
 
         if not verify_signature(settings.flux_secret, body, request.headers.get(FLUX_SIGNATURE_HEADER)):
             log.warning("flux event for %s/%s: missing or bad %s", owner, name, FLUX_SIGNATURE_HEADER)
-            return _answer(401, error=f"missing or bad {FLUX_SIGNATURE_HEADER}")
+            return answer(401, error=f"missing or bad {FLUX_SIGNATURE_HEADER}")
         if not (_NAME.match(owner) and _NAME.match(name)) or ".." in (owner, name):
-            return _answer(404, error="not a repository name")
+            return answer(404, error="not a repository name")
         try:
             text = body.decode("utf-8")
             event = parse_event(text)
         except (EventError, UnicodeDecodeError) as exc:
-            return _answer(400, error=str(exc))
+            return answer(400, error=str(exc))
         if event.env is None or event.sha is None or not (event.succeeded or event.failed):
-            return _answer(200, status="ignored", reason="not a success or error of a pledge-<env> Kustomization")
+            return answer(200, status="ignored", reason="not a success or error of a pledge-<env> Kustomization")
         repo = f"{owner}/{name}"
         payload = {"repository": {"full_name": repo}, "body": text}
         delivery = FluxDelivery(FLUX_EVENT, flux_delivery_id(repo, body), payload)
@@ -78,7 +68,7 @@ def add_flux_route(app: Flask, settings: Settings, queue: Queue) -> None:
             fresh = queue.submit(delivery, json.dumps(payload))
         except Exception:
             log.exception("%s: could not queue", delivery.describe())
-            return _answer(503, error="queue unavailable; Flux retries")
+            return answer(503, error="queue unavailable; Flux retries")
         if not fresh:
-            return _answer(200, status="duplicate")
-        return _answer(202, status="queued")
+            return answer(200, status="duplicate")
+        return answer(202, status="queued")

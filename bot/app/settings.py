@@ -116,15 +116,9 @@ class Settings:
         elif not queue.startswith(("redis://", "rediss://", "unix://")):
             problems.append(f"PLEDGE_QUEUE must be sqlite:///path or redis://host:port/db, got {_safe(queue)!r}")
 
-        workers_text = get("PLEDGE_WORKERS", "4")
-        workers = int(workers_text) if workers_text.isdigit() and int(workers_text) > 0 else 0
-        if not workers:
-            problems.append(f"PLEDGE_WORKERS must be a positive integer, got {workers_text!r}")
-
-        retention_text = get("PLEDGE_RETENTION_DAYS", "30")
-        retention = int(retention_text) if retention_text.isdigit() and int(retention_text) > 0 else 0
-        if not retention:
-            problems.append(f"PLEDGE_RETENTION_DAYS must be a positive number of days, got {retention_text!r}")
+        workers = _positive(get("PLEDGE_WORKERS", "4"), "PLEDGE_WORKERS must be a positive integer", problems)
+        retention = _positive(get("PLEDGE_RETENTION_DAYS", "30"),
+                              "PLEDGE_RETENTION_DAYS must be a positive number of days", problems)
 
         throttle = get("PLEDGE_GITHUB_THROTTLE", "github") or "github"
         if throttle not in THROTTLE_MODES:
@@ -159,6 +153,14 @@ class Settings:
             app_slug=slug,
             retention_days=retention,
         )
+
+
+def _positive(text: str, problem: str, problems: list[str]) -> int:
+    """A positive integer from an environment value, else 0 and the problem (with what was given)."""
+    value = int(text) if text.isdigit() and int(text) > 0 else 0
+    if not value:
+        problems.append(f"{problem}, got {text!r}")
+    return value
 
 
 def _private_key(env: Mapping[str, str], problems: list[str]) -> str:

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask, Response, request
 
 from bot.app import routes as router
 from bot.app.events import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, Event, MalformedDelivery, verify_signature
 from bot.app.flux_intake import add_flux_route
+from bot.app.intake import answer, read_body
 from bot.app.queue import Queue
 from bot.app.settings import MAX_PAYLOAD_BYTES, Settings, load_or_exit
 
 log = logging.getLogger("pledge.web")
-
-
-def _answer(code: int, **body: Any) -> tuple[Response, int]:
-    return jsonify(body), code
 
 
 def create_app(settings: Settings | None = None, queue: Queue | None = None) -> Flask:
@@ -35,39 +30,36 @@ def create_app(settings: Settings | None = None, queue: Queue | None = None) -> 
 
     @app.post("/webhook")
     def webhook() -> tuple[Response, int]:
-        if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
-            return _answer(413, error="payload over 25 MB")
-        try:
-            body = request.get_data(cache=False)
-        except RequestEntityTooLarge:
-            return _answer(413, error="payload over 25 MB")
+        body = read_body(MAX_PAYLOAD_BYTES, "payload")
+        if not isinstance(body, bytes):
+            return body
         if not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
             log.warning("delivery %s: missing or bad signature", request.headers.get(DELIVERY_HEADER, "?"))
-            return _answer(401, error="missing or bad X-Hub-Signature-256")
+            return answer(401, error="missing or bad X-Hub-Signature-256")
         try:
             text = body.decode("utf-8")
             event = Event.parse(request.headers.get(EVENT_HEADER), request.headers.get(DELIVERY_HEADER), text)
         except (MalformedDelivery, UnicodeDecodeError) as exc:
-            return _answer(400, error=str(exc))
+            return answer(400, error=str(exc))
         if event.name == "ping":
             log.info("ping from hook %s: %s", event.payload.get("hook_id"), event.payload.get("zen"))
-            return _answer(200, status="pong")
+            return answer(200, status="pong")
         if event.name in router.INTERNAL_EVENTS or router.match(event) is None:
             reason = router.ignore_reason(event) or "not an event Pledge handles"
-            return _answer(200, status="ignored", reason=reason)
+            return answer(200, status="ignored", reason=reason)
         try:
             fresh = the_queue.submit(event, text)
         except Exception:
             log.exception("%s: could not queue", event.describe())
-            return _answer(503, error="queue unavailable; redeliver later")
+            return answer(503, error="queue unavailable; redeliver later")
         if not fresh:
             log.info("%s: already received; acknowledged, not queued again", event.describe())
-            return _answer(200, status="duplicate")
-        return _answer(202, status="queued")
+            return answer(200, status="duplicate")
+        return answer(202, status="queued")
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
-        return _answer(200, status="ok")
+        return answer(200, status="ok")
 
     @app.get("/readyz")
     def readyz() -> tuple[Response, int]:
@@ -79,8 +71,8 @@ def create_app(settings: Settings | None = None, queue: Queue | None = None) -> 
         if not settings.private_key:
             problems.append("private key not loaded")
         if problems:
-            return _answer(503, status="not ready", problems=problems)
-        return _answer(200, status="ready", queue=settings.queue_kind)
+            return answer(503, status="not ready", problems=problems)
+        return answer(200, status="ready", queue=settings.queue_kind)
 
     add_flux_route(app, settings, the_queue)  # POST /flux/<owner>/<repo> (docs/publishing.md)
     return app

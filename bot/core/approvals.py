@@ -105,7 +105,6 @@ class RequestKey(NamedTuple):
 @dataclass(frozen=True)
 class Eligibility:
     eligible: bool
-    via: str = ""  # how: "listed in pledge.yaml", "member of org/team", "admin access"
 
 
 @dataclass(frozen=True)
@@ -289,18 +288,18 @@ def make_is_eligible(*, permission: Callable[[str], str],
     def check(user: str, spec: FromSpec) -> Eligibility:
         me = user.lower()
         if me in {u.lower() for u in spec.users}:
-            return Eligibility(True, "listed in pledge.yaml")
+            return Eligibility(True)
         for team in spec.teams:
             if (team.lower(), me) not in members:
                 org, slug = team.split("/", 1)
                 members[(team.lower(), me)] = is_member(org, slug, user)
             if members[(team.lower(), me)]:
-                return Eligibility(True, f"member of {team}")
+                return Eligibility(True)
         if spec.permission:
             if me not in roles:
                 roles[me] = permission(user)
             if at_least(roles[me], spec.permission):
-                return Eligibility(True, f"{roles[me]} access")
+                return Eligibility(True)
         return Eligibility(False)
 
     return check

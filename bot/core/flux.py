@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -12,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from bot.core.render import dump
+from bot.core.signatures import sign, verify
 
 FLUX_NAMESPACE = "flux-system"
 KUSTOMIZATION_PREFIX = "pledge-"  # bot.core.layout names each environment's Kustomization pledge-<env>
 _HEADER = b"# Written by Pledge from pledge.yaml. Do not edit.\n"
-_SIGNATURE = re.compile(r"^(sha256|sha384|sha512)=([0-9a-fA-F]+)$")
 _REVISION = re.compile(r"(?:^|@|/)(?:sha1:)?([0-9a-f]{40})$")
 MAX_MESSAGE = 1500
 
@@ -48,18 +46,13 @@ def flux_feedback_files(env: str, url: str, secret_name: str) -> dict[str, bytes
 
 
 def signature(secret: str | bytes, body: bytes) -> str:
-    key = secret.encode() if isinstance(secret, str) else secret
-    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+    """The X-Signature notification-controller sends (its generic-hmac provider signs with SHA-256)."""
+    return sign(secret, body)
 
 
 def verify_signature(secret: str | bytes, body: bytes, header: str | None) -> bool:
     """X-Signature: <sha256|sha384|sha512>=<hex HMAC of the raw body>, compared in constant time."""
-    match = _SIGNATURE.match((header or "").strip())
-    if not match or not secret:
-        return False
-    key = secret.encode() if isinstance(secret, str) else secret
-    expected = hmac.new(key, body, match[1]).hexdigest()
-    return hmac.compare_digest(expected, match[2].lower())
+    return verify(secret, body, header, ("sha256", "sha384", "sha512"))
 
 
 class EventError(ValueError):

@@ -111,11 +111,11 @@ class MemoryTree:
 
 @dataclass(frozen=True)
 class Change:
-    """A file changed between two trees: status A(dded), M(odified), D(eleted) or R(enamed from old_path)."""
+    """A file changed between two trees: status A(dded), M(odified) or D(eleted); a move is a deletion and an
+    addition (git diff --no-renames)."""
 
     path: str
     status: str
-    old_path: str | None = None
 
 
 def diff_trees(base: Tree, head: Tree, prefixes: tuple[str, ...]) -> list[Change]:

@@ -293,7 +293,7 @@ def test_custom_is_eligible_is_honoured() -> None:
 
     def eligible(user: str, spec: FromSpec) -> Eligibility:
         calls.append(user)
-        return Eligibility(user == "zed", "test")
+        return Eligibility(user == "zed")
 
     result = evaluate(rules(), requests=[PROD_DB], approvable_findings=[], approvals=[approve("zed")],
                       head_sha=HEAD, author="dave", is_eligible=eligible)

@@ -68,7 +68,7 @@ def pull_changes(bare: git.Repo, merge_sha: str | None, base_sha: str, head_sha:
         except git.GitCommandError:
             changes = None
         if changes is not None:
-            return [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
+            return [c.path for c in changes]
     raise PublishError(f"cannot tell what {head_sha[:12]} changed: neither {merge_sha} nor {base_sha} is here")
 
 

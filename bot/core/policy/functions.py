@@ -18,12 +18,6 @@ from bot.core.policy.regex import wildcard_match
 _GO_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)\Z", re.I)
 
 
-def check_str(text: str) -> str:
-    if len(text) > MAX_STRING:
-        raise EvalError(f"string result longer than {MAX_STRING} characters")
-    return text
-
-
 def check_list(items: list[Any]) -> list[Any]:
     if len(items) > MAX_LIST:
         raise EvalError(f"list result longer than {MAX_LIST} elements")

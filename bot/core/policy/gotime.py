@@ -255,6 +255,3 @@ def _fraction(value: str, pos: int, lo: int, hi: int) -> tuple[int, int]:
         raise ValueError("fraction")
     return int(value[pos:j][:9].ljust(9, "0")), j
 
-
-def parse_rfc3339(value: str) -> GoTime:
-    return parse(RFC3339, value)
