@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot import __version__
 from bot.core.flux import flux_feedback_files
 from bot.core.paths import CLUSTERS, ENVIRONMENTS, GENERATED
 from bot.core.platform import PlatformConfig
@@ -23,6 +22,10 @@ INDEX_HEADER = "# Written by Pledge. Do not edit.\n"
 
 Plan = dict[str, bytes | None]  # path -> new bytes, or None to delete
 
+# Part of every rendered folder's digest: bump it when Pledge renders the same input differently, never for
+# a release that does not (the release version comes from git tags and is not hashed anywhere).
+RENDER_FORMAT = "0.1.0"
+
 
 def source_digest(raw: bytes, catalog_digest: str, config: PlatformConfig) -> str:
     """What a request's rendered folder depends on: its bytes, the catalog, pledge.yaml, Pledge itself."""
@@ -34,7 +37,7 @@ def source_digest(raw: bytes, catalog_digest: str, config: PlatformConfig) -> st
 @functools.lru_cache(maxsize=8)
 def _digest_prefix(catalog_digest: str, config_source: bytes) -> Any:
     h = hashlib.sha256()
-    for part in (__version__.encode(), catalog_digest.encode(), config_source):
+    for part in (RENDER_FORMAT.encode(), catalog_digest.encode(), config_source):
         h.update(hashlib.sha256(part).digest())
     return h
 

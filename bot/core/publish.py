@@ -6,10 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot import __version__
 from bot.core.build import Build
 from bot.core.catalog import Catalog
-from bot.core.layout import Plan
+from bot.core.layout import RENDER_FORMAT, Plan
 from bot.core.paths import request_paths
 from bot.core.platform import PlatformConfig
 from bot.core.report import Finding
@@ -69,7 +68,7 @@ class PublishResult:
 
 
 def render_key(config: PlatformConfig, catalog: Catalog) -> str:
-    h = hashlib.sha256(f"{__version__}\0{catalog.digest}\0".encode() + config.source)
+    h = hashlib.sha256(f"{RENDER_FORMAT}\0{catalog.digest}\0".encode() + config.source)
     return "sha256:" + h.hexdigest()
 
 
