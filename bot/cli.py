@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
+from bot.core import lifecycle
 from bot.core.build import check_report, render_full, render_incremental
 from bot.core.catalog import load_catalog
 from bot.core.layout import Plan, owned
@@ -52,6 +53,10 @@ def _repo(path: Path) -> DirTree:
 @click.version_option(package_name="pledge")
 def main() -> None:
     """Pledge: requests in, validated Kubernetes manifests out. Exit 0 ok, 1 findings, 2 usage."""
+    try:  # the lifecycle clock ($PLEDGE_TODAY): a bad value is a usage error before anything runs
+        lifecycle.today()
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 @main.command()

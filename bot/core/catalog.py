@@ -9,14 +9,14 @@ from typing import Any
 
 import jsonschema
 
-from bot.core import policy
+from bot.core import lifecycle, policy
 from bot.core.paths import CATALOG_DIRS
 from bot.core.report import Finding, error
 from bot.core.tree import DirTree, Tree
 from bot.core.yamlfile import YamlProblem, load
 
 DEFAULT_GROUP = "pledge.dev"
-LIFECYCLES = ("alpha", "beta", "stable", "deprecated", "retired")
+LIFECYCLES = lifecycle.STATES
 REQUEST_POLICIES = "policies/_requests"
 RENDERED_POLICIES = "policies/_rendered"
 
@@ -31,13 +31,14 @@ _XPLEDGE_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "owners": {"type": "array", "items": {"type": "string"}},
         "lifecycle": {"enum": list(LIFECYCLES)},
-        "successor": {"type": "string"},
+        "successor": {"type": "string", "pattern": "^[^/\\s]+/[^/\\s]+$"},  # an apiVersion: <group>/<version>
+        "sunset": {"type": "string", "format": "date"},  # YYYY-MM-DD: the last day new requests are accepted
         "environments": {"type": "array", "items": {"type": "string"}},
         "renders": {"type": "array", "minItems": 1, "items": {"type": "string"}},
         "namespaced": {"type": "boolean"},
     },
 }
-_XPLEDGE = jsonschema.Draft202012Validator(_XPLEDGE_SCHEMA)
+_XPLEDGE = jsonschema.Draft202012Validator(_XPLEDGE_SCHEMA, format_checker=jsonschema.FormatChecker())
 
 
 def bundled_root() -> Path:
@@ -62,6 +63,7 @@ class Offering:
     templates: dict[str, str]  # path -> template source
     policies: list[policy.Policy] = field(default_factory=list)
     compiled: dict[str, Any] = field(default_factory=dict, repr=False)  # filled by bot.core.render
+    marks: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)  # x-pledge key -> (line, col)
 
     @property
     def api_version(self) -> str:
@@ -170,6 +172,7 @@ def load_catalog(tree: Tree | None, *, bundled: bool = True) -> Catalog:
                                           f"{offering.kind} {offering.api_version} is also defined by {other}"))
             continue
         catalog.offerings[key] = offering
+    catalog.findings.extend(lifecycle.catalog_findings(catalog.offerings.values()))
     return catalog
 
 
@@ -214,4 +217,5 @@ def _load_offering(name: str, version: str, data: bytes, shown: str, overlay: _O
         schema_path=shown,
         validator=jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()),
         templates=templates,
+        marks={k: doc.mark(("x-pledge", k)) for k in meta},
     )
