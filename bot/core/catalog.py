@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from bot.core import lifecycle, policy
+from bot.core import lifecycle, migrations, policy
 from bot.core.paths import CATALOG_DIRS
 from bot.core.report import Finding, error
 from bot.core.tree import DirTree, Tree
@@ -91,6 +91,8 @@ class Catalog:
     rendered_policies: list[policy.Policy] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     digest: str = ""
+    # (offering name, from version, to version) -> the declarative migration between them
+    migrations: dict[tuple[str, str, str], migrations.Migration] = field(default_factory=dict)
 
     def find(self, api_version: str, kind: str) -> Offering | None:
         return self.offerings.get((api_version, kind))
@@ -158,6 +160,9 @@ def load_catalog(tree: Tree | None, *, bundled: bool = True) -> Catalog:
 
     for path in overlay.under("schemas"):
         parts = path.split("/")
+        if len(parts) == 4 and parts[2] == "migrations":
+            _load_migration(parts[1], parts[3], *overlay.read(path), catalog)
+            continue
         if len(parts) != 3 or not path.endswith(".yaml"):
             continue
         data, shown = overlay.read(path)
@@ -173,7 +178,19 @@ def load_catalog(tree: Tree | None, *, bundled: bool = True) -> Catalog:
             continue
         catalog.offerings[key] = offering
     catalog.findings.extend(lifecycle.catalog_findings(catalog.offerings.values()))
+    versions = {(o.name, o.version) for o in catalog.offerings.values()}
+    for (name, _, _), migration in sorted(catalog.migrations.items()):
+        if (name, migration.target) not in versions:
+            catalog.findings.append(error(migration.path, 1, 1, "catalog.migration",
+                                          f"the migration leads to {name} {migration.target}, which the catalog "
+                                          "does not have"))
     return catalog
+
+
+def _load_migration(name: str, file_name: str, data: bytes, shown: str, catalog: Catalog) -> None:
+    migration = migrations.load_migration(name, file_name, data, shown, catalog.findings)
+    if migration is not None:
+        catalog.migrations[(name, migration.source, migration.target)] = migration
 
 
 def _load_offering(name: str, version: str, data: bytes, shown: str, overlay: _Overlay,
