@@ -192,6 +192,23 @@ def upgrade(repo: Path, fmt: str, offering: str | None, to: str | None, env: str
 
 @main.command()
 @repo_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+def inventory(repo: Path, fmt: str) -> None:
+    """Every request: offering, version, lifecycle, env, team, labels, age and last change (from git)."""
+    from bot.adapters.git.history import request_history
+    from bot.core.inventory import inventory as take
+    from bot.present import inventory as shown
+
+    tree = _repo(repo)
+    try:
+        result = take(tree, history=request_history(repo))
+    except ConfigError as exc:
+        _fail(str(exc))
+    click.echo({"json": shown.as_json, "csv": shown.as_csv}.get(fmt, shown.text)(result), nl=False)
+
+
+@main.command()
+@repo_option
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write one JSON Schema per offering version here (default: list them).")
 def schemas(repo: Path, out: Path | None) -> None:
