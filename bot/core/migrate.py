@@ -13,7 +13,7 @@ import copy
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -24,7 +24,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from bot.core import yamledit
 from bot.core.migrations import Migration, Path, Refusal, Stage, apply, same
-from bot.core.yamlfile import YamlProblem, load
+from bot.core.yamlfile import Document, YamlProblem, load
 
 ENGINES = ("auto", "text", "ruamel")
 MODELINE = re.compile(r"^(#\s*yaml-language-server:\s*\$schema=)(\S+)(.*)$")
@@ -37,6 +37,7 @@ class Upgraded:
     data: bytes
     notes: tuple[str, ...]
     engine: str
+    document: Document | None = field(default=None, compare=False, repr=False)  # `data` loaded, for reuse
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,17 @@ class Refused:
     column: int = 1
 
 
-def migrate(raw: bytes, chain: Sequence[Migration], *, group: str, engine: str = "auto") -> Upgraded | Refused:
-    """Apply `chain` (v1->v2, v2->v3, ...) to a request file of `chain[0]`'s version."""
+def migrate(raw: bytes, chain: Sequence[Migration], *, group: str, engine: str = "auto",
+            doc: Document | None = None) -> Upgraded | Refused:
+    """Apply `chain` (v1->v2, v2->v3, ...) to a request file of `chain[0]`'s version (`doc`: `raw` loaded
+    already by bot.core.yamlfile.load, when the caller has it)."""
     if not chain:
         return Refused("no migration to apply")
-    try:
-        doc = load(raw)
-    except YamlProblem as exc:
-        return Refused(exc.message, exc.line, exc.column)
+    if doc is None:
+        try:
+            doc = load(raw)
+        except YamlProblem as exc:
+            return Refused(exc.message, exc.line, exc.column)
     data = copy.deepcopy(doc.data)
     stages: list[Stage] = []
     try:
@@ -78,24 +82,26 @@ def migrate(raw: bytes, chain: Sequence[Migration], *, group: str, engine: str =
     if engine in ("auto", "text"):
         try:
             out: str | None = yamledit.rewrite(text, doc.data, data, resolve)
-            if out is not None and _holds(out, data):
-                return Upgraded(out.encode(), tuple(notes), "text")
+            if out is not None and (held := _holds(out, data)):
+                return Upgraded(out.encode(), tuple(notes), "text", held)
         except yamledit.Unsupported:
             pass
         if engine == "text":
             return Refused("the text editor cannot make this change")
     out = _round_trip(text, chain, api_version)
-    if out is not None and _holds(out, data):
-        return Upgraded(out.encode(), tuple(notes), "ruamel")
+    if out is not None and (held := _holds(out, data)):
+        return Upgraded(out.encode(), tuple(notes), "ruamel", held)
     return Refused("the rewritten file would not hold the migrated request (a bug: please report it); "
                    "upgrade this file by hand")
 
 
-def _holds(text: str, data: Any) -> bool:
+def _holds(text: str, data: Any) -> Document | None:
+    """`text` loaded, if it holds exactly `data`."""
     try:
-        return same(load(text.encode()).data, data)
+        doc = load(text.encode())
     except YamlProblem:
-        return False
+        return None
+    return doc if same(doc.data, data) else None
 
 
 def _modeline(text: str, chain: Sequence[Migration]) -> tuple[str, list[str]]:

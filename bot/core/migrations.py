@@ -243,7 +243,14 @@ def _note(stage: Stage, args: dict[str, Any]) -> None:
         stage.notes.append(str(args["note"]))
 
 
+_KINDS: dict[type, str] = {bool: "bool", int: "int", float: "float", str: "str", dict: "map", list: "seq",
+                           type(None): "null"}
+
+
 def _kind(value: Any) -> str:
+    exact = _KINDS.get(type(value))
+    if exact is not None:
+        return exact
     for kind, types in (("bool", bool), ("int", int), ("float", float), ("str", str), ("map", Mapping),
                         ("seq", list)):
         if isinstance(value, types):

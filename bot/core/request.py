@@ -73,11 +73,13 @@ def place(path: str) -> tuple[str, str, str] | Finding:
 
 
 def parse(path: str, raw: bytes | None, catalog: Catalog, config: PlatformConfig, *, symlink: bool = False,
-          new: bool = False, today: date | None = None) -> tuple[Request | None, list[Finding]]:
+          new: bool = False, today: date | None = None,
+          loaded: Document | None = None) -> tuple[Request | None, list[Finding]]:
     """Check everything that needs only this file; the schema is checked too. Policies are not.
 
     `new`: the request does not exist on the base branch (a sunset version refuses new requests only);
-    `today`: the date lifecycles are judged on (default: bot.core.lifecycle.today()).
+    `today`: the date lifecycles are judged on (default: bot.core.lifecycle.today());
+    `loaded`: `raw` already loaded by bot.core.yamlfile.load (the caller saves loading it twice).
     """
     if symlink or raw is None:
         return None, [error(path, 1, 1, "request.symlink",
@@ -87,7 +89,7 @@ def parse(path: str, raw: bytes | None, catalog: Catalog, config: PlatformConfig
         return None, [where]
     env, team, stem = where
     try:
-        doc = load(raw)
+        doc = loaded if loaded is not None else load(raw)
     except YamlProblem as exc:
         return None, [error(path, exc.line, exc.column, exc.rule, exc.message)]
     findings: list[Finding] = []

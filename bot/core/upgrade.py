@@ -23,7 +23,7 @@ from bot.core.report import Finding, error
 from bot.core.request import parse
 from bot.core.tree import Tree
 from bot.core.validate import judge, request_entries
-from bot.core.yamlfile import YamlProblem, load
+from bot.core.yamlfile import Document, YamlProblem, load
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,10 @@ def plan_upgrade(tree: Tree, *, offering: str | None = None, to: str | None = No
             continue
         raw = tree.read(path)
         try:
-            data = load(raw or b"").data
+            doc = load(raw or b"")
         except YamlProblem:
             continue  # `pledge validate` says what is wrong with it; nothing to upgrade
-        api_version, kind = data.get("apiVersion"), data.get("kind")
+        api_version, kind = doc.data.get("apiVersion"), doc.data.get("kind")
         if not isinstance(api_version, str) or not isinstance(kind, str) or "/" not in api_version:
             continue
         current = _offering_of(catalog, api_version, kind)
@@ -133,13 +133,14 @@ def plan_upgrade(tree: Tree, *, offering: str | None = None, to: str | None = No
         if target == source:
             plan.current += 1
             continue
-        _upgrade_one(plan, tree, catalog, config, path, raw or b"", current, source, target, on, engine)
+        _upgrade_one(plan, catalog, config, path, (raw or b"", doc), current, source, target, on, engine)
     _schema_notes(plan, tree)
     return plan
 
 
-def _upgrade_one(plan: UpgradePlan, tree: Tree, catalog: Catalog, config: PlatformConfig, path: str, raw: bytes,
+def _upgrade_one(plan: UpgradePlan, catalog: Catalog, config: PlatformConfig, path: str, file: tuple[bytes, Document],
                  offering: Offering, source: str, target: str, on: date, engine: str) -> None:
+    raw, doc = file
     def refuse(why: str, line: int = 1, col: int = 1) -> None:
         plan.findings.append(error(path, line, col, "upgrade.refused",
                                    f"not upgraded from {offering.group}/{source} to {offering.group}/{target}: {why}"))
@@ -149,11 +150,11 @@ def _upgrade_one(plan: UpgradePlan, tree: Tree, catalog: Catalog, config: Platfo
         refuse(f"the catalog has no migration from {source} to {target} "
                f"(schemas/{offering.name}/migrations/{source}-to-{target}.yaml)")
         return
-    result = migrate(raw, chain, group=offering.group, engine=engine)
+    result = migrate(raw, chain, group=offering.group, engine=engine, doc=doc)
     if isinstance(result, Refused):
         refuse(result.reason, result.line, result.column)
         return
-    req, findings = parse(path, result.data, catalog, config, today=on)
+    req, findings = parse(path, result.data, catalog, config, today=on, loaded=result.document)
     if req is not None:
         findings += judge(req, catalog, config)
     errors = [f for f in findings if f.severity == "error" and not f.rule.startswith("policy-approvable.")]

@@ -9,6 +9,7 @@ The caller also checks that the result loads as exactly the new data.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -158,6 +159,7 @@ def scalar_text(value: Any, style: str | None = None) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+@functools.lru_cache(maxsize=4096)
 def _plain_ok(value: str) -> bool:
     if not value or value != value.strip() or "\n" in value or " #" in value or value.startswith("#"):
         return False
