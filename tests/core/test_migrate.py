@@ -264,3 +264,24 @@ def test_both_engines_agree_on_every_v1_request(name: str) -> None:
     after = text.data.decode().splitlines()
     assert [c for c in before if c.lstrip().startswith("#")] == [
         c.replace("postgres.v2.json", "postgres.v1.json") for c in after if c.lstrip().startswith("#")]
+
+
+def every_request_file() -> dict[str, bytes]:
+    out = {str(p.relative_to(ROOT)): p.read_bytes() for p in (ROOT / "examples").rglob("requests/**/*.yaml")}
+    out.update({str(p.relative_to(ROOT)): p.read_bytes() for p in (ROOT / "tests" / "cases").glob("*/request.yaml")})
+    out.update({f"rich:{p}": raw for env in ENVS for p, raw in rich_requests(env).items()})
+    return out
+
+
+def test_the_text_editor_reproduces_every_request_byte_for_byte_when_nothing_changes() -> None:
+    from bot.core import yamledit
+    from bot.core.yamlfile import load
+
+    unsupported = []
+    for name, raw in sorted(every_request_file().items()):
+        data = load(raw).data
+        try:
+            assert yamledit.rewrite(raw.decode(), data, data, lambda p: p) == raw.decode(), name
+        except yamledit.Unsupported:
+            unsupported.append(name)
+    assert unsupported == [], "the text editor should handle every request we ship"
