@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
+from bot.core import lifecycle
 from bot.core.build import check_report, render_full, render_incremental
 from bot.core.catalog import load_catalog
 from bot.core.layout import Plan, owned
@@ -52,6 +53,10 @@ def _repo(path: Path) -> DirTree:
 @click.version_option(package_name="pledge")
 def main() -> None:
     """Pledge: requests in, validated Kubernetes manifests out. Exit 0 ok, 1 findings, 2 usage."""
+    try:  # the lifecycle clock ($PLEDGE_TODAY): a bad value is a usage error before anything runs
+        lifecycle.today()
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 @main.command()
@@ -107,15 +112,15 @@ def render(repo: Path, fmt: str, check_only: bool, env: str | None) -> None:
     _emit(report, fmt, tree.read)
 
 
-def _apply(root: Path, plan: Plan) -> None:
-    """Write the plan under root; only paths Pledge owns, never outside environments/ and clusters/."""
+def _apply(root: Path, plan: Plan, allowed: Callable[[str], bool] = owned) -> None:
+    """Write the plan under root; only paths Pledge owns (`allowed`), never through a symlink."""
     base = root.resolve()
     for path, data in sorted(plan.items()):
         target = (root / path).resolve()
         parts = path.split("/")
         links = [p for i in range(1, len(parts) + 1) if (p := root.joinpath(*parts[:i])).is_symlink()]
-        if not owned(path) or base not in target.parents or ".." in parts or links:
-            _fail(f"refusing to write {path}: outside environments/ and clusters/ or through a symlink")
+        if not allowed(path) or base not in target.parents or ".." in parts or links:
+            _fail(f"refusing to write {path}: not a path this command writes, or through a symlink")
         if data is None:
             target.unlink(missing_ok=True)
             parent = target.parent
@@ -148,6 +153,58 @@ def check(repo: Path, fmt: str, base: str, head: str) -> None:
         _fail(f"git could not resolve --base {base} / --head {head}: {exc.stderr.strip()}")
     report = run_check(base_tree, head_tree, changes)
     _emit(report, fmt, head_tree.read)
+
+
+@main.command()
+@repo_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--offering", "offering", default=None, help="Only requests of this offering (e.g. postgres).")
+@click.option("--to", "to", default=None, help="Target version (e.g. v2); default: the end of each successor chain.")
+@click.option("--env", "env", default=None, help="Only this environment.")
+@click.option("--team", "team", default=None, help="Only this team.")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; show the diffs; exit 1 if any would change.")
+def upgrade(repo: Path, fmt: str, offering: str | None, to: str | None, env: str | None, team: str | None,
+            check_only: bool) -> None:
+    """Rewrite requests on an older offering version with the catalog's declarative migrations."""
+    from bot.core.upgrade import plan_upgrade
+    from bot.present import upgrade as shown
+
+    tree = _repo(repo)
+    try:
+        config = load_config(tree)
+    except ConfigError as exc:
+        _fail(str(exc))
+    catalog = load_catalog(tree, bundled=config.bundled_catalog)
+    names = sorted({o.name for o in catalog.offerings.values()})
+    if offering is not None and offering not in names:
+        _fail(f"--offering {offering}: no such offering (known: {', '.join(names)})")
+    if env is not None and config.env(env) is None:
+        _fail(f"--env {env}: not in pledge.yaml (known: {', '.join(config.env_names)})")
+    if team is not None and not config.knows_team(team):
+        _fail(f"--team {team}: not in pledge.yaml")
+    plan = plan_upgrade(tree, offering=offering, to=to, env=env, team=team)
+    if not check_only:
+        _apply(repo, {u.path: u.after for u in plan.files}, allowed=lambda p: p.startswith("requests/"))
+    click.echo((shown.as_json if fmt == "json" else shown.text)(plan, check=check_only), nl=False)
+    failed = any(f.severity == "error" for f in plan.findings) or (check_only and plan.files)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@repo_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+def inventory(repo: Path, fmt: str) -> None:
+    """Every request: offering, version, lifecycle, env, team, labels, age and last change (from git)."""
+    from bot.adapters.git.history import request_history
+    from bot.core.inventory import inventory as take
+    from bot.present import inventory as shown
+
+    tree = _repo(repo)
+    try:
+        result = take(tree, history=request_history(repo))
+    except ConfigError as exc:
+        _fail(str(exc))
+    click.echo({"json": shown.as_json, "csv": shown.as_csv}.get(fmt, shown.text)(result), nl=False)
 
 
 @main.command()

@@ -50,6 +50,8 @@ FLUX_HELM = ("github.com/fluxcd/helm-controller", "config/crd/bases/", "0f61a860
 CRDS: list[tuple[str, str, tuple[str, str, str]]] = [
     ("crds", "postgresql.cnpg.io_clusters.yaml", CNPG),
     ("crds", "postgresql.cnpg.io_scheduledbackups.yaml", CNPG),
+    ("crds", "postgresql.cnpg.io_poolers.yaml", CNPG),
+    ("crds", "postgresql.cnpg.io_databases.yaml", CNPG),
     ("crds", "actions.github.com_autoscalingrunnersets.yaml", ARC),
     ("crds", "s3.aws.m.upbound.io_buckets.yaml", UPJET),
     ("crds", "s3.aws.m.upbound.io_bucketversionings.yaml", UPJET),

@@ -9,14 +9,14 @@ from typing import Any
 
 import jsonschema
 
-from bot.core import policy
+from bot.core import lifecycle, migrations, policy
 from bot.core.paths import CATALOG_DIRS
 from bot.core.report import Finding, error
 from bot.core.tree import DirTree, Tree
 from bot.core.yamlfile import YamlProblem, load
 
 DEFAULT_GROUP = "pledge.dev"
-LIFECYCLES = ("alpha", "beta", "stable", "deprecated", "retired")
+LIFECYCLES = lifecycle.STATES
 REQUEST_POLICIES = "policies/_requests"
 RENDERED_POLICIES = "policies/_rendered"
 
@@ -31,13 +31,14 @@ _XPLEDGE_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "owners": {"type": "array", "items": {"type": "string"}},
         "lifecycle": {"enum": list(LIFECYCLES)},
-        "successor": {"type": "string"},
+        "successor": {"type": "string", "pattern": "^[^/\\s]+/[^/\\s]+$"},  # an apiVersion: <group>/<version>
+        "sunset": {"type": "string", "format": "date"},  # YYYY-MM-DD: the last day new requests are accepted
         "environments": {"type": "array", "items": {"type": "string"}},
         "renders": {"type": "array", "minItems": 1, "items": {"type": "string"}},
         "namespaced": {"type": "boolean"},
     },
 }
-_XPLEDGE = jsonschema.Draft202012Validator(_XPLEDGE_SCHEMA)
+_XPLEDGE = jsonschema.Draft202012Validator(_XPLEDGE_SCHEMA, format_checker=jsonschema.FormatChecker())
 
 
 def bundled_root() -> Path:
@@ -62,6 +63,7 @@ class Offering:
     templates: dict[str, str]  # path -> template source
     policies: list[policy.Policy] = field(default_factory=list)
     compiled: dict[str, Any] = field(default_factory=dict, repr=False)  # filled by bot.core.render
+    marks: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)  # x-pledge key -> (line, col)
 
     @property
     def api_version(self) -> str:
@@ -89,6 +91,8 @@ class Catalog:
     rendered_policies: list[policy.Policy] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     digest: str = ""
+    # (offering name, from version, to version) -> the declarative migration between them
+    migrations: dict[tuple[str, str, str], migrations.Migration] = field(default_factory=dict)
 
     def find(self, api_version: str, kind: str) -> Offering | None:
         return self.offerings.get((api_version, kind))
@@ -156,6 +160,9 @@ def load_catalog(tree: Tree | None, *, bundled: bool = True) -> Catalog:
 
     for path in overlay.under("schemas"):
         parts = path.split("/")
+        if len(parts) == 4 and parts[2] == "migrations":
+            _load_migration(parts[1], parts[3], *overlay.read(path), catalog)
+            continue
         if len(parts) != 3 or not path.endswith(".yaml"):
             continue
         data, shown = overlay.read(path)
@@ -170,7 +177,20 @@ def load_catalog(tree: Tree | None, *, bundled: bool = True) -> Catalog:
                                           f"{offering.kind} {offering.api_version} is also defined by {other}"))
             continue
         catalog.offerings[key] = offering
+    catalog.findings.extend(lifecycle.catalog_findings(catalog.offerings.values()))
+    versions = {(o.name, o.version) for o in catalog.offerings.values()}
+    for (name, _, _), migration in sorted(catalog.migrations.items()):
+        if (name, migration.target) not in versions:
+            catalog.findings.append(error(migration.path, 1, 1, "catalog.migration",
+                                          f"the migration leads to {name} {migration.target}, which the catalog "
+                                          "does not have"))
     return catalog
+
+
+def _load_migration(name: str, file_name: str, data: bytes, shown: str, catalog: Catalog) -> None:
+    migration = migrations.load_migration(name, file_name, data, shown, catalog.findings)
+    if migration is not None:
+        catalog.migrations[(name, migration.source, migration.target)] = migration
 
 
 def _load_offering(name: str, version: str, data: bytes, shown: str, overlay: _Overlay,
@@ -214,4 +234,5 @@ def _load_offering(name: str, version: str, data: bytes, shown: str, overlay: _O
         schema_path=shown,
         validator=jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()),
         templates=templates,
+        marks={k: doc.mark(("x-pledge", k)) for k in meta},
     )

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import jsonschema
 
+from bot.core import lifecycle
 from bot.core.catalog import Catalog, Offering
 from bot.core.paths import REQUESTS
 from bot.core.platform import PlatformConfig
-from bot.core.report import Finding, error, warning
+from bot.core.report import Finding, error
 from bot.core.yamlfile import Document, YamlProblem, load
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -70,9 +72,15 @@ def place(path: str) -> tuple[str, str, str] | Finding:
     return parts[1], parts[2], stem[: -len(".yaml")]
 
 
-def parse(path: str, raw: bytes | None, catalog: Catalog, config: PlatformConfig,
-          *, symlink: bool = False) -> tuple[Request | None, list[Finding]]:
-    """Check everything that needs only this file; the schema is checked too. Policies are not."""
+def parse(path: str, raw: bytes | None, catalog: Catalog, config: PlatformConfig, *, symlink: bool = False,
+          new: bool = False, today: date | None = None,
+          loaded: Document | None = None) -> tuple[Request | None, list[Finding]]:
+    """Check everything that needs only this file; the schema is checked too. Policies are not.
+
+    `new`: the request does not exist on the base branch (a sunset version refuses new requests only);
+    `today`: the date lifecycles are judged on (default: bot.core.lifecycle.today());
+    `loaded`: `raw` already loaded by bot.core.yamlfile.load (the caller saves loading it twice).
+    """
     if symlink or raw is None:
         return None, [error(path, 1, 1, "request.symlink",
                             "symlinks are not allowed under requests/; commit a regular file")]
@@ -81,7 +89,7 @@ def parse(path: str, raw: bytes | None, catalog: Catalog, config: PlatformConfig
         return None, [where]
     env, team, stem = where
     try:
-        doc = load(raw)
+        doc = loaded if loaded is not None else load(raw)
     except YamlProblem as exc:
         return None, [error(path, exc.line, exc.column, exc.rule, exc.message)]
     findings: list[Finding] = []
@@ -150,7 +158,8 @@ def parse(path: str, raw: bytes | None, catalog: Catalog, config: PlatformConfig
     if allowed is not None and env not in allowed:
         at((), "request.env-not-offered",
            f"{kind} {api_version} is not offered in {env!r} (offered in: {', '.join(allowed)})")
-    findings.extend(_lifecycle(path, doc, offering))
+    findings.extend(lifecycle.request_findings(path, doc.mark(("apiVersion",)), offering, new=new,
+                                               on=today or lifecycle.today()))
     findings.extend(schema_findings(path, doc, offering))
     request = Request(path, env, team, str(name), offering, doc, raw)
     return (None if any(f.severity == "error" for f in findings) else request), findings
@@ -158,19 +167,6 @@ def parse(path: str, raw: bytes | None, catalog: Catalog, config: PlatformConfig
 
 def _string_map(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-
-
-def _lifecycle(path: str, doc: Document, offering: Offering) -> list[Finding]:
-    line, col = doc.mark(("apiVersion",))
-    successor = offering.meta.get("successor")
-    move = f"; move to {successor}" if successor else ""
-    if offering.lifecycle == "retired":
-        return [error(path, line, col, "request.retired",
-                      f"{offering.kind} {offering.api_version} is retired and takes no requests{move}")]
-    if offering.lifecycle == "deprecated":
-        return [warning(path, line, col, "request.deprecated",
-                        f"{offering.kind} {offering.api_version} is deprecated{move}")]
-    return []
 
 
 def schema_findings(path: str, doc: Document, offering: Offering) -> list[Finding]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date
 from typing import Any
 
-from bot.core import policy
+from bot.core import lifecycle, policy
 from bot.core.catalog import Catalog, load_catalog
 from bot.core.paths import REQUESTS, is_ignored
 from bot.core.platform import PlatformConfig, load_config
@@ -118,15 +119,20 @@ def request_entries(tree: Tree, only: Sequence[str] | None = None) -> list[tuple
     return entries
 
 
-def load_requests(tree: Tree, catalog: Catalog, config: PlatformConfig,
-                  entries: Sequence[tuple[str, bool]]) -> tuple[list[Request], list[Finding]]:
-    """Parse and judge each request; return those fit to render, and every finding (cross-file ones too)."""
+def load_requests(tree: Tree, catalog: Catalog, config: PlatformConfig, entries: Sequence[tuple[str, bool]], *,
+                  new: Collection[str] = (), today: date | None = None) -> tuple[list[Request], list[Finding]]:
+    """Parse and judge each request; return those fit to render, and every finding (cross-file ones too).
+
+    `new`: paths of requests that do not exist on the base branch (the PR check knows; everything else is
+    treated as existing); `today`: the date lifecycles are judged on (default: bot.core.lifecycle.today()).
+    """
+    on = today or lifecycle.today()
     requests: list[Request] = []
     findings: list[Finding] = []
     claims: list[Claim] = []
     for path, symlink in entries:
         raw = None if symlink else tree.read(path)
-        req, problems = parse(path, raw, catalog, config, symlink=symlink)
+        req, problems = parse(path, raw, catalog, config, symlink=symlink, new=path in new, today=on)
         findings.extend(problems)
         if req is None and any(p.rule == "request.name-mismatch" for p in problems):
             claims.extend(_claim(path, raw))
@@ -171,13 +177,16 @@ def duplicates(requests: Sequence[Request], claims: Sequence[Claim] = ()) -> lis
     return out
 
 
-def validate_tree(tree: Tree, only: Sequence[str] | None = None) -> Report:
-    """`pledge validate`: every request (or those under `only`) against the catalog and pledge.yaml."""
+def validate_tree(tree: Tree, only: Sequence[str] | None = None, *, today: date | None = None) -> Report:
+    """`pledge validate`: every request (or those under `only`) against the catalog and pledge.yaml.
+
+    There is no base branch here, so every request counts as existing (a sunset version warns, never fails).
+    """
     config = load_config(tree)
     catalog = load_catalog(tree, bundled=config.bundled_catalog)
     report = Report(findings=list(catalog.findings))
     entries = request_entries(tree, only)
-    requests, findings = load_requests(tree, catalog, config, entries)
+    requests, findings = load_requests(tree, catalog, config, entries, today=today)
     report.extend(findings)
     report.judged = [p for p, _ in entries]
     report.notes.append(f"{len(entries)} request(s) checked, {len(requests)} valid")

@@ -13,7 +13,7 @@ ENVS = ("dev", "staging", "prod")
 TEAM = "payments"
 OFFERINGS = ("namespace", "postgres", "bucket", "ci-runner", "monitoring", "dev-cluster")
 
-_HEADER = """apiVersion: pledge.dev/v1
+_HEADER = """apiVersion: pledge.dev/{version}
 kind: {kind}
 metadata:
   name: {name}
@@ -22,7 +22,8 @@ metadata:
     cost-centre: cc-1234
 """
 
-# offering -> {request name: (kind, spec as YAML)}; between them they use every field of every schema.
+# offering -> {request name: (kind, spec as YAML)}; between them they use every field of every schema
+# (of every version: VERSIONS names the requests that are not on v1).
 RICH: dict[str, dict[str, tuple[str, str]]] = {
     "namespace": {
         "payments": ("TeamSpace", """
@@ -84,6 +85,74 @@ spec:
     memory: 512Mi
   backup:
     enabled: true
+"""),
+        # v2: everything at once (object-store backups, WAL volume, pooler, declarative databases)
+        "warehouse": ("Postgres", """
+spec:
+  description: "Analytics warehouse: kind: Secret, {not: yaml}"
+  version: 17
+  instances: 3
+  storage:
+    size: 40Gi
+    storageClass: fast-ssd
+  walStorage:
+    size: 10Gi
+    storageClass: io2
+  resources:
+    cpu: "2"
+    memory: 4Gi
+  bootstrap:
+    database: warehouse
+    owner: analyst
+  databases:
+    reporting:
+      extensions: [pg_stat_statements, pgcrypto]
+      schemas: [marts, staging_area]
+      reclaimPolicy: delete
+    audit_log: {}
+  parameters:
+    max_connections: "300"
+  backup:
+    method: objectStore
+    schedule: "0 15 3 * * *"
+    retention: 8w
+  pooler:
+    instances: 3
+    poolMode: session
+    maxClientConnections: 2000
+    defaultPoolSize: 25
+    resources:
+      cpu: 250m
+      memory: 256Mi
+"""),
+        # v2: cold volume snapshots plus a WAL archive, a pooler with every default, WAL on the data class
+        "events": ("Postgres", """
+spec:
+  namespace: payments-batch
+  version: 16
+  instances: 2
+  walStorage:
+    size: 5Gi
+  backup:
+    method: volumeSnapshot
+    volumeSnapshotClass: csi-snapclass
+    online: false
+    walArchive: true
+    schedule: "@daily"
+  pooler: {}
+"""),
+        # v2: hot snapshots with the environment's (or the cluster's default) VolumeSnapshotClass
+        "snap-db": ("Postgres", """
+spec:
+  backup:
+    method: volumeSnapshot
+"""),
+        # v2: the smallest request there is
+        "scratch-pg": ("Postgres", """
+spec:
+  version: 15
+  backup:
+    method: none
 """),
     },
     "bucket": {
@@ -229,11 +298,15 @@ spec:
 }
 
 
+# request name -> offering version, for the rich requests not on v1
+VERSIONS: dict[str, str] = {"warehouse": "v2", "events": "v2", "snap-db": "v2", "scratch-pg": "v2"}
+
+
 def rich_requests(env: str) -> dict[str, bytes]:
     """requests/<env>/payments/<name>.yaml -> bytes, for every rich request."""
     out: dict[str, bytes] = {}
     for requests in RICH.values():
         for name, (kind, spec) in requests.items():
-            text = _HEADER.format(kind=kind, name=name) + spec.lstrip("\n")
+            text = _HEADER.format(kind=kind, name=name, version=VERSIONS.get(name, "v1")) + spec.lstrip("\n")
             out[f"requests/{env}/{TEAM}/{name}.yaml"] = text.encode()
     return out

@@ -22,9 +22,13 @@ LIFECYCLES = {"alpha", "beta", "stable", "deprecated", "retired"}
 
 
 def bundled() -> dict[str, Offering]:
+    """`<offering>/<version>` -> the bundled offering version."""
     catalog = load_catalog(None)
     assert catalog.findings == []
-    return {o.name: o for o in catalog.offerings.values()}
+    return {f"{o.name}/{o.version}": o for o in catalog.offerings.values()}
+
+
+VERSIONS = sorted(bundled())
 
 
 def walk(schema: dict[str, Any], where: str = "spec") -> list[tuple[str, dict[str, Any]]]:
@@ -38,21 +42,24 @@ def walk(schema: dict[str, Any], where: str = "spec") -> list[tuple[str, dict[st
     return out
 
 
-def test_the_six_offerings_are_bundled_as_v1() -> None:
+def test_the_six_offerings_are_bundled_postgres_in_two_versions() -> None:
     offerings = bundled()
-    assert set(offerings) == set(OFFERINGS)
-    kinds = {o.name: (o.api_version, o.kind) for o in offerings.values()}
+    assert {o.name for o in offerings.values()} == set(OFFERINGS)
+    kinds = {key: (o.api_version, o.kind, o.lifecycle) for key, o in offerings.items()}
     assert kinds == {
-        "namespace": ("pledge.dev/v1", "TeamSpace"),
-        "postgres": ("pledge.dev/v1", "Postgres"),
-        "bucket": ("pledge.dev/v1", "Bucket"),
-        "ci-runner": ("pledge.dev/v1", "CIRunner"),
-        "monitoring": ("pledge.dev/v1", "Monitoring"),
-        "dev-cluster": ("pledge.dev/v1", "DevCluster"),
+        "namespace/v1": ("pledge.dev/v1", "TeamSpace", "stable"),
+        "postgres/v1": ("pledge.dev/v1", "Postgres", "deprecated"),
+        "postgres/v2": ("pledge.dev/v2", "Postgres", "stable"),
+        "bucket/v1": ("pledge.dev/v1", "Bucket", "stable"),
+        "ci-runner/v1": ("pledge.dev/v1", "CIRunner", "stable"),
+        "monitoring/v1": ("pledge.dev/v1", "Monitoring", "stable"),
+        "dev-cluster/v1": ("pledge.dev/v1", "DevCluster", "beta"),
     }
+    v1 = offerings["postgres/v1"].meta
+    assert (v1["successor"], v1["sunset"]) == ("pledge.dev/v2", "2027-06-30")
 
 
-@pytest.mark.parametrize("name", OFFERINGS)
+@pytest.mark.parametrize("name", VERSIONS)
 def test_schema_documents_every_field(name: str) -> None:
     offering = bundled()[name]
     meta = offering.meta
@@ -77,7 +84,7 @@ def test_schema_documents_every_field(name: str) -> None:
         assert offering.validator.is_valid(example), f"{name}: top-level example"
 
 
-@pytest.mark.parametrize("name", OFFERINGS)
+@pytest.mark.parametrize("name", VERSIONS)
 def test_docs_describe_every_field(name: str) -> None:
     docs = (ROOT / "docs" / "offerings.md").read_text()
     missing = [path[len("spec."):] for path, sub in walk(bundled()[name].schema)
@@ -85,7 +92,7 @@ def test_docs_describe_every_field(name: str) -> None:
     assert missing == [], "describe these fields in docs/offerings.md"
 
 
-@pytest.mark.parametrize("name", OFFERINGS)
+@pytest.mark.parametrize("name", VERSIONS)
 def test_published_request_schema_accepts_the_rich_requests(name: str) -> None:
     """The editor schema (bot.core.schemas) of each offering is valid and agrees with the core on real requests."""
     offering = bundled()[name]
@@ -93,18 +100,18 @@ def test_published_request_schema_accepts_the_rich_requests(name: str) -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     docs = [yaml.safe_load(raw) for raw in rich_requests("dev").values()]
-    mine = [d for d in docs if d["kind"] == offering.kind]
+    mine = [d for d in docs if (d["apiVersion"], d["kind"]) == (offering.api_version, offering.kind)]
     assert mine
     for doc in mine:
         assert list(validator.iter_errors(doc)) == [], doc["metadata"]["name"]
 
 
-@pytest.mark.parametrize("name", OFFERINGS)
+@pytest.mark.parametrize("name", VERSIONS)
 def test_renders_list_matches_templates(name: str) -> None:
     """Every apiVersion/kind a template can emit is declared, and nothing is declared that no template emits."""
     offering = bundled()[name]
     emitted: set[str] = set()
-    for path in sorted((ROOT / "renderers" / name / "v1").glob("*.yaml.j2")):
+    for path in sorted((ROOT / "renderers" / name).glob("*.yaml.j2")):
         text = path.read_text()
         for doc in re.split(r"^---$", text, flags=re.M):
             api = re.search(r"^apiVersion: (\S+)$", doc, re.M)
@@ -114,10 +121,12 @@ def test_renders_list_matches_templates(name: str) -> None:
     assert emitted == offering.renders
 
 
-@pytest.mark.parametrize("name", OFFERINGS)
+@pytest.mark.parametrize("name", VERSIONS)
 def test_templates_only_print_whole_values(name: str) -> None:
     """design.md's rule: `{{ }}` is a whole YAML value (or key); strings are built inside the expression."""
-    for path in sorted((ROOT / "renderers" / name / "v1").glob("*.yaml.j2")):
+    paths = sorted((ROOT / "renderers" / name).glob("*.yaml.j2"))
+    assert paths, name
+    for path in paths:
         text = re.sub(r"\{#.*?#\}", lambda m: "\n" * m.group(0).count("\n"), path.read_text(), flags=re.S)
         for number, line in enumerate(text.splitlines(), 1):
             if re.match(r"\{%-? macro \w+\(\w+\) %\}\{\{ \w+ \}\}\{% endmacro %\}$", line):
