@@ -260,5 +260,36 @@ def serve(host: str, port: int) -> None:
         _fail(str(exc))
 
 
+@main.group()
+def app() -> None:
+    """Create the GitHub App from its manifest, and check a running setup (see docs/deploy.md)."""
+
+
+url_option = click.option("--url", "url", required=True,
+                          help="Where Pledge is reachable (https://pledge.example.com); the webhook is <url>/webhook.")
+name_option = click.option("--name", "name", default="pledge", show_default=True,
+                           help="The App's name (its slug is derived from it).")
+org_option = click.option("--org", "org", default=None,
+                         help="Create the App in this organisation (default: your account).")
+homepage_option = click.option("--homepage", "homepage", default=None, help="The App's homepage (default: --url).")
+
+
+@app.command("manifest")
+@url_option
+@name_option
+@org_option
+@homepage_option
+@click.option("--redirect-url", "redirect_url", default=None,
+              help="Where GitHub sends the browser with ?code= after creating the App.")
+@click.option("--github-url", "github_url", default="https://github.com", show_default=True)
+def app_manifest(url: str, name: str, org: str | None, homepage: str | None, redirect_url: str | None,
+                 github_url: str) -> None:
+    """Print the App manifest (GitHub's format): exactly the permissions and events Pledge needs."""
+    from bot.app.manifest import manifest, new_app_url
+
+    click.echo(json.dumps(manifest(url, name=name, homepage=homepage, redirect_url=redirect_url), indent=2))
+    click.echo(f"post it as the form field `manifest` to {new_app_url(github_url, org)}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
