@@ -291,5 +291,21 @@ def app_manifest(url: str, name: str, org: str | None, homepage: str | None, red
     click.echo(f"post it as the form field `manifest` to {new_app_url(github_url, org)}", err=True)
 
 
+@main.command()
+@click.option("--repo", "repo", required=True, help="The platform repository, owner/name.")
+@click.option("--url", "url", default=None, help="Where Pledge is reachable: the webhook must be <url>/webhook.")
+def doctor(repo: str, url: str | None) -> None:
+    """Check the App's setup from its PLEDGE_* settings, one line each. Exit 0 all good, 1 a problem, 2 usage."""
+    from bot.app.doctor import diagnose
+    from bot.app.settings import load_or_exit
+    from bot.present.doctor import render
+
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        _fail(f"--repo {repo}: give owner/name")
+    checks = diagnose(load_or_exit(), repo, url=url)
+    click.echo(render(checks), nl=False)
+    sys.exit(0 if all(c.ok for c in checks) else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
