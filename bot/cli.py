@@ -317,5 +317,92 @@ def serve(host: str, port: int) -> None:
         _fail(str(exc))
 
 
+@main.group()
+def app() -> None:
+    """Create the GitHub App from its manifest, and check a running setup (see docs/deploy.md)."""
+
+
+url_option = click.option("--url", "url", required=True,
+                          help="Where Pledge is reachable (https://pledge.example.com); the webhook is <url>/webhook.")
+name_option = click.option("--name", "name", default="pledge", show_default=True,
+                           help="The App's name (its slug is derived from it).")
+org_option = click.option("--org", "org", default=None,
+                         help="Create the App in this organisation (default: your account).")
+homepage_option = click.option("--homepage", "homepage", default=None, help="The App's homepage (default: --url).")
+
+
+@app.command("manifest")
+@url_option
+@name_option
+@org_option
+@homepage_option
+@click.option("--redirect-url", "redirect_url", default=None,
+              help="Where GitHub sends the browser with ?code= after creating the App.")
+@click.option("--github-url", "github_url", default="https://github.com", show_default=True)
+def app_manifest(url: str, name: str, org: str | None, homepage: str | None, redirect_url: str | None,
+                 github_url: str) -> None:
+    """Print the App manifest (GitHub's format): exactly the permissions and events Pledge needs."""
+    from bot.app.manifest import manifest, new_app_url
+
+    click.echo(json.dumps(manifest(url, name=name, homepage=homepage, redirect_url=redirect_url), indent=2))
+    click.echo(f"post it as the form field `manifest` to {new_app_url(github_url, org)}", err=True)
+
+
+@app.command("create")
+@url_option
+@name_option
+@org_option
+@homepage_option
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=".env.pledge",
+              show_default=True, help="The env file to write (0600); the key goes beside it: <slug>.private-key.pem.")
+@click.option("--port", "port", type=int, default=0, help="The local page's port on 127.0.0.1 (default: any free one).")
+@click.option("--github-url", "github_url", default="https://github.com", show_default=True)
+@click.option("--api-url", "api_url", default="https://api.github.com", show_default=True,
+              help="REST base (GitHub Enterprise Server: https://HOST/api/v3).")
+@click.option("--open/--no-open", "open_browser", default=True, help="Open the local page in a browser.")
+@click.option("--timeout", "timeout", type=float, default=600, show_default=True, help="Seconds to wait for GitHub.")
+def app_create(url: str, name: str, org: str | None, homepage: str | None, out: Path, port: int, github_url: str,
+               api_url: str, open_browser: bool, timeout: float) -> None:
+    """Create the GitHub App with GitHub's manifest flow and write its settings (never printed) to --out."""
+    from bot.app.appcreate import ManifestFlow
+
+    if out.exists():
+        _fail(f"{out} exists: move it away or give --out")
+    try:
+        flow = ManifestFlow(url, out, name=name, org=org, port=port, github_url=github_url, api_url=api_url,
+                            homepage=homepage)
+    except OSError as exc:
+        _fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}")
+    click.echo(f"Open {flow.local_url} in a browser signed in to GitHub, and confirm the App's creation there.")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(flow.local_url)
+    try:
+        created = flow.run(timeout)
+    except RuntimeError as exc:
+        click.echo(f"pledge: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Created the App {created.slug} (id {created.app_id}) {created.html_url}")
+    click.echo(f"Wrote {created.env_file} and {created.key_file} (mode 0600). Next: install the App on the "
+               "platform repository, then `pledge doctor --repo owner/name` with these settings.")
+
+
+@main.command()
+@click.option("--repo", "repo", required=True, help="The platform repository, owner/name.")
+@click.option("--url", "url", default=None, help="Where Pledge is reachable: the webhook must be <url>/webhook.")
+def doctor(repo: str, url: str | None) -> None:
+    """Check the App's setup from its PLEDGE_* settings, one line each. Exit 0 all good, 1 a problem, 2 usage."""
+    from bot.app.doctor import diagnose
+    from bot.app.settings import load_or_exit
+    from bot.present.doctor import render
+
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        _fail(f"--repo {repo}: give owner/name")
+    checks = diagnose(load_or_exit(), repo, url=url)
+    click.echo(render(checks), nl=False)
+    sys.exit(0 if all(c.ok for c in checks) else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -47,6 +47,18 @@ OPERATIONS: list[tuple[str, str]] = [
     # PR's label (the render PR itself is POST /pulls above)
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
     ("post", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
+    # pledge app create (issue 17): the manifest flow's code exchange (no authentication)
+    ("post", "/app-manifests/{code}/conversions"),
+    # pledge doctor (issue 17): the App (JWT), its webhook and deliveries, installations, the repository's
+    # default branch and whether it requires the `pledge` check (rulesets, then classic protection)
+    ("get", "/app"),
+    ("get", "/app/hook/config"),
+    ("get", "/app/hook/deliveries"),
+    ("get", "/app/installations"),
+    ("get", "/repos/{owner}/{repo}/installation"),
+    ("get", "/repos/{owner}/{repo}"),
+    ("get", "/repos/{owner}/{repo}/rules/branches/{branch}"),
+    ("get", "/repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"),
 ]
 
 # Webhook definitions (named like in webhook-schemas.json) the tests send.

@@ -42,6 +42,18 @@ def test_the_app_subscribes_to_exactly_the_events_the_router_handles() -> None:
     assert listed == handled, listed
 
 
+def test_the_manifest_shown_is_the_commands_output() -> None:
+    """`pledge app manifest` is the source of truth; the JSON in the docs is its output for the example."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    result = CliRunner().invoke(main, ["app", "manifest", "--url", "https://pledge.example.com",
+                                       "--name", "acme-pledge", "--homepage", "https://github.com/acme/platform"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == manifest()
+
+
 def test_the_permission_table_is_the_manifests() -> None:
     names = {"Checks": "checks", "Contents": "contents", "Pull requests": "pull_requests", "Issues": "issues",
              "Metadata": "metadata"}

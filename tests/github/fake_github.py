@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 SPEC_PATH = HERE / "openapi-subset.json"
 URN = "urn:pledge-tests:github-openapi-subset"
 BOT_LOGIN = "pledge-app[bot]"
+JWT_TEMPLATES = frozenset({"/app", "/repos/{owner}/{repo}/installation"})  # App-level calls outside /app/
 MAX_COMMENT = 65536  # not in the description; GitHub answers 422 "Body is too long"
 
 
@@ -227,6 +228,15 @@ class FakeGitHub:
         # merge publishing (issue 6): reviews of a PR (oldest first), labels added to issues and PRs
         self.reviews: dict[tuple[str, int], list[dict[str, str]]] = {}
         self.labels: dict[tuple[str, int], list[str]] = {}
+        # pledge app create / pledge doctor (issue 17): the App itself, its webhook, installations, branch rules
+        self.app_info: dict[str, Any] = {"slug": "pledge-app", "name": "Pledge App", "permissions": {},
+                                         "events": []}
+        self.hook_config: dict[str, Any] = {"url": "https://pledge.example.com/webhook", "content_type": "json",
+                                            "insecure_ssl": "0"}
+        self.deliveries: list[dict[str, Any]] = []  # newest first, as GitHub lists them
+        self.installations: dict[int, dict[str, Any]] = {}  # id -> account, repos (None: all), permissions
+        self.repos: dict[str, dict[str, Any]] = {}  # owner/name -> default_branch, required checks, rulesets
+        self.manifest_codes: dict[str, dict[str, Any]] = {}  # code -> the App GitHub creates from the manifest
 
     # ---- test helpers ------------------------------------------------------------------------
 
@@ -344,7 +354,9 @@ class FakeGitHub:
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         scheme, _, credential = auth.partition(" ")
         bad = HttpAnswer(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
-        if op.template.startswith("/app/"):
+        if op.template.startswith("/app-manifests/"):
+            return "none"  # the one-time code is the credential
+        if op.template in JWT_TEMPLATES or op.template.startswith("/app/"):
             if scheme.lower() != "bearer":
                 raise bad
             if self.public_key is not None:
@@ -567,3 +579,125 @@ class FakeGitHub:
             raise HttpAnswer(422, {"message": "Review cannot be requested from pull request author."})
         self.review_requests.setdefault((repo, number), []).extend(wanted)
         return 201, self._pull_json(self.api.example(op), repo, number, pr), {}
+
+    # ---- pledge app create and pledge doctor (issue 17) -------------------------------------
+
+    def grant(self, permissions: Mapping[str, str], events: list[str]) -> None:
+        """What GET /app reports the App has."""
+        self.app_info.update(permissions=dict(permissions), events=list(events))
+
+    def add_installation(self, account: str, repos: list[str] | None = None) -> int:
+        """An installation of the App on `account`, on `repos` only (None: all its repositories)."""
+        iid = next(self.ids)
+        self.installations[iid] = {"account": account, "repos": repos,
+                                   "permissions": dict(self.app_info["permissions"])}
+        return iid
+
+    def add_repo(self, repo: str, *, default_branch: str = "main", required_checks: list[str] | None = None,
+                 ruleset_checks: list[str] | None = None) -> None:
+        """A repository; `required_checks` classic protection's contexts (None: unprotected), `ruleset_checks`
+        the contexts a ruleset's required_status_checks rule names (None: no such rule)."""
+        self.repos[repo] = {"default_branch": default_branch, "required_checks": required_checks,
+                            "ruleset_checks": ruleset_checks}
+
+    def add_delivery(self, status_code: int, event: str = "pull_request", action: str | None = "opened") -> None:
+        with self.lock:
+            self.deliveries.insert(0, {"id": next(self.ids), "status_code": status_code, "event": event,
+                                       "action": action,
+                                       "status": "OK" if status_code < 400 else "Invalid HTTP Response"})
+
+    def manifest_code(self, manifest: Mapping[str, Any], *, app_id: int, pem: str, webhook_secret: str) -> str:
+        """What GitHub does when the user submits the manifest form: create the App, hand out a one-time code."""
+        code = f"code{next(self.ids)}"
+        self.manifest_codes[code] = {"manifest": dict(manifest), "id": app_id, "pem": pem,
+                                     "webhook_secret": webhook_secret}
+        return code
+
+    def _op_apps_create_from_manifest(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        made = self.manifest_codes.pop(op.params["code"], None)  # one use
+        if made is None:
+            raise HttpAnswer(404, {"message": "Not Found"})
+        manifest = made["manifest"]
+        slug = re.sub(r"[^a-z0-9]+", "-", manifest["name"].lower()).strip("-")
+        out = self.api.example(op)
+        out.update(id=made["id"], slug=slug, name=manifest["name"], pem=made["pem"],
+                   webhook_secret=made["webhook_secret"], external_url=manifest.get("url", ""),
+                   html_url=f"https://github.com/apps/{slug}", permissions=manifest.get("default_permissions", {}),
+                   events=manifest.get("default_events", []))
+        self.app_info.update(slug=slug, name=manifest["name"], permissions=out["permissions"], events=out["events"])
+        self.hook_config["url"] = manifest["hook_attributes"]["url"]
+        return 201, out, {}
+
+    def _op_apps_get_authenticated(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        out = self.api.example(op)
+        out.update(id=self.app_id, slug=self.app_info["slug"], name=self.app_info["name"],
+                   permissions=self.app_info["permissions"], events=self.app_info["events"],
+                   installations_count=len(self.installations))
+        return 200, out, {}
+
+    def _op_apps_get_webhook_config_for_app(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        return 200, dict(self.hook_config, secret="********"), {}
+
+    def _op_apps_list_webhook_deliveries(self, op: Operation, body: Any,
+                                         query: Mapping[str, list[str]]) -> tuple[int, Any, dict]:
+        per_page = int(query.get("per_page", ["30"])[-1])
+        example = self.api.example(op)[0]
+        out = [dict(example, id=d["id"], status_code=d["status_code"], status=d["status"], event=d["event"],
+                    action=d["action"], delivered_at=_now_iso(), guid=f"guid-{d['id']}")
+               for d in self.deliveries[:per_page]]
+        return 200, out, {}
+
+    def _installation_json(self, op: Operation, iid: int, inst: dict[str, Any]) -> dict[str, Any]:
+        example = self.api.example(op)
+        out = copy.deepcopy(example[0] if isinstance(example, list) else example)
+        out.update(id=iid, app_id=self.app_id, app_slug=self.app_info["slug"], permissions=inst["permissions"],
+                   events=self.app_info["events"], repository_selection="all" if inst["repos"] is None else "selected",
+                   suspended_at=None, suspended_by=None)
+        out["account"] = dict(out["account"], login=inst["account"])
+        return out
+
+    def _op_apps_list_installations(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        return 200, [self._installation_json(op, i, inst) for i, inst in sorted(self.installations.items())], {}
+
+    def _op_apps_get_repo_installation(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        owner, repo = op.params["owner"], op.params["repo"]
+        for iid, inst in sorted(self.installations.items()):
+            if inst["account"].lower() == owner.lower() and (inst["repos"] is None
+                                                             or f"{owner}/{repo}" in inst["repos"]):
+                return 200, self._installation_json(op, iid, inst), {}
+        raise HttpAnswer(404, {"message": "Not Found"})
+
+    def _repo_state(self, op: Operation) -> dict[str, Any]:
+        repo = self.repos.get(f"{op.params['owner']}/{op.params['repo']}")
+        if repo is None:
+            raise HttpAnswer(404, {"message": "Not Found"})
+        return repo
+
+    def _op_repos_get(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        repo = self._repo_state(op)
+        out = self.api.example(op)
+        out.update(name=op.params["repo"], full_name=f"{op.params['owner']}/{op.params['repo']}",
+                   default_branch=repo["default_branch"])
+        return 200, out, {}
+
+    def _op_repos_get_branch_rules(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        repo = self._repo_state(op)
+        source = f"{op.params['owner']}/{op.params['repo']}"
+        rules: list[dict[str, Any]] = [{"type": "deletion", "ruleset_source_type": "Repository",
+                                        "ruleset_source": source, "ruleset_id": 42}]
+        if repo["ruleset_checks"] is not None and op.params["branch"] == repo["default_branch"]:
+            rules.append({"type": "required_status_checks", "ruleset_source_type": "Repository",
+                          "ruleset_source": source, "ruleset_id": 42,
+                          "parameters": {"strict_required_status_checks_policy": False,
+                                         "required_status_checks": [{"context": c}
+                                                                    for c in repo["ruleset_checks"]]}})
+        return 200, rules, {}
+
+    def _op_repos_get_status_checks_protection(self, op: Operation, body: Any, query: Any) -> tuple[int, Any, dict]:
+        repo = self._repo_state(op)
+        if repo["required_checks"] is None or op.params["branch"] != repo["default_branch"]:
+            raise HttpAnswer(404, {"message": "Branch not protected"})
+        out = self.api.example(op)
+        out.update(contexts=list(repo["required_checks"]),
+                   checks=[{"context": c, "app_id": None} for c in repo["required_checks"]])
+        return 200, out, {}
