@@ -36,8 +36,9 @@ CLUSTER_SCOPED = {
 }
 ALLOWED_CLUSTER_SCOPED = {"v1/Namespace"}
 _K8S_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# characters YAML may not carry raw; JSON leaves them as they are unless told to escape everything
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# characters YAML may not carry raw; JSON leaves them as they are unless told to escape everything.
+# U+0085 (NEL) is one: YAML 1.1 readers (libyaml, go-yaml) take it for a line break and fold it away.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class _Dumper(yaml.CSafeDumper):

@@ -193,3 +193,14 @@ def test_a_template_cannot_change_shared_state(repo: Path, write: Write) -> None
     code, out = run(repo, "render")
     assert code == 0, out
     assert (repo / "environments/dev/search/cache-index").is_dir()  # the second request saw intact data
+
+
+@pytest.mark.parametrize("written", ['"a\u0085b"', "a\u0085b", "'a\u0085b'", '"a\\x85b"', '"a\\Nb"'])
+def test_nel_in_a_request_keeps_its_bytes(repo: Path, write: Write, written: str) -> None:
+    # issue 11 item 10: libyaml reads U+0085 (NEL) as a line break, so "a<NEL>b" came out as "a b" (or broke)
+    write("requests/dev/payments/sessions.yaml", request(description=written))
+    code, out = run(repo, "render")
+    assert code == 0, out
+    text = (repo / OUT / "configmap-cache-sessions.yaml").read_text()
+    assert "\u0085" not in text  # escaped in the output: Flux's YAML reader would fold it too
+    assert yaml.safe_load(text)["data"]["description"] == "a\x85b"

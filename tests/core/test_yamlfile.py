@@ -77,3 +77,13 @@ def test_huge_numbers_are_a_finding_not_a_crash(number: bytes) -> None:
     with pytest.raises(YamlProblem) as info:
         load(b"spec:\n  instances: " + number + b"\n")
     assert (info.value.rule, info.value.line, info.value.column) == ("yaml.number", 2, 14)
+
+
+def test_nel_is_kept_not_read_as_a_line_break() -> None:
+    # issue 11 item 10: YAML 1.1 (libyaml) folds U+0085 into a space or fails on it; keep the bytes, count lines
+    # as editors do
+    from bot.core import yamlfile
+
+    doc = yamlfile.load('a: "x\u0085y"\nb: x\u0085y\nc: |\n  p\u0085q\nd\u0085e: 1\nf: \'\u0085\'\n'.encode())
+    assert doc.data == {"a": "x\x85y", "b": "x\x85y", "c": "p\x85q\n", "d\x85e": 1, "f": "\x85"}
+    assert doc.marks[("f",)] == (6, 4)
