@@ -6,8 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
+from bot.core import jsonschema_linear
 from bot.core.paths import CONFIG_PATH
 from bot.core.tree import Tree
 from bot.core.yamlfile import YamlProblem, load
@@ -83,7 +82,7 @@ SCHEMA: dict[str, Any] = {
         "feedback": FEEDBACK_SCHEMA,
     },
 }
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+_VALIDATOR = jsonschema_linear.validator(SCHEMA)
 
 
 class ConfigError(Exception):
