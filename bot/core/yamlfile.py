@@ -55,7 +55,8 @@ def load(data: bytes, *, max_bytes: int = MAX_BYTES, require_mapping: bool = Tru
     """Load exactly one YAML document from bytes, or raise YamlProblem.
 
     Rejected: over `max_bytes`, non-UTF-8, empty, several documents, anchors, aliases, merge keys,
-    tags other than YAML's core ones, duplicate keys, non-scalar keys, nesting deeper than 64 and
+    tags other than YAML's core ones, duplicate keys, non-scalar keys, keys YAML reads as numbers,
+    booleans or null, nesting deeper than 64 and
     (with `require_mapping`) a top level that is not a mapping. Timestamps stay strings.
     """
     if len(data) > max_bytes:
@@ -244,6 +245,13 @@ def _take_key(doc: Document, frame: list[Any], event: Any, nel: str | None = Non
     key = _unshield(event.value, nel)
     if key == "<<" and event.implicit[0]:
         raise YamlProblem(line, col, "yaml.merge-key", "merge keys (<<) are not allowed; write the keys out")
+    tag = event.tag if event.tag not in (None, "!") else (
+        _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False)) if event.implicit[0] else _CORE + "str")
+    if tag not in (_CORE + "str", _CORE + "timestamp"):
+        kind = tag.removeprefix(_CORE)
+        raise YamlProblem(line, col, "yaml.key-not-string",
+                          f"key {event.value[:40]!r} is read as {'a' if kind != 'int' else 'an'} {kind}, not a string, "
+                          f"by YAML tools (Kubernetes, Flux); quote it: '{event.value[:40]}':")
     if key in frame[0]:
         first = doc.key_marks.get((*frame[1], key), (line, col))
         raise YamlProblem(line, col, "yaml.duplicate-key",

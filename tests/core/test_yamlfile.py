@@ -68,8 +68,14 @@ def test_values_and_marks() -> None:
     assert doc.mark(("b", 1, "missing", "deeper")) == doc.marks[("b", 1)]
 
 
-def test_keys_are_strings_as_written() -> None:
-    assert load(b"1: a\ntrue: b\n").data == {"1": "a", "true": "b"}
+def test_keys_must_be_strings() -> None:
+    # issue 11 item 12: `1: a` was taken as the string "1", but Kubernetes' and Flux's YAML readers see a number
+    assert load(b"'1': a\n\"true\": b\nx-1: c\n2024-01-01: d\n").data == {
+        "1": "a", "true": "b", "x-1": "c", "2024-01-01": "d"}
+    for text, line in [(b"1: a\n", 1), (b"a: 1\ntrue: b\n", 2), (b"a:\n  ~: b\n", 2), (b"!!int 3: x\n", 1)]:
+        with pytest.raises(YamlProblem) as info:
+            load(text)
+        assert (info.value.rule, info.value.line) == ("yaml.key-not-string", line)
 
 
 @pytest.mark.parametrize("number", [b"9" * 5000, b"0x" + b"f" * 5000, b"1_" * 2600 + b"1"])
