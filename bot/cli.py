@@ -62,6 +62,9 @@ def validate(repo: Path, fmt: str, paths: tuple[str, ...]) -> None:
     """Validate requests (all, or PATHS under the repo) against the catalog and pledge.yaml."""
     tree = _repo(repo)
     rel = [_relative(repo, p) for p in paths]
+    for given, r in zip(paths, rel, strict=True):
+        if not os.path.lexists(repo / r):  # a typo must not pass as "nothing wrong"
+            _fail(f"{given} does not exist in the repository {repo} (as {r})")
     try:
         report = validate_tree(tree, rel or None)
     except ConfigError as exc:
