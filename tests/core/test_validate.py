@@ -184,3 +184,13 @@ def test_unique_items_keeps_json_schema_equality(repo: Path, write: Callable[[st
         if not unique:
             assert [(f.rule, f.line) for f in found] == [("schema.uniqueItems", 8)], found
             assert "non-unique" in found[0].message and len(found[0].message) < 200
+
+
+@pytest.mark.parametrize("name", ["sessions.txt", "sessions.json", "sessions.yaml.bak", "sessions"])
+def test_other_extensions_under_requests_are_flagged(repo: Path, write: Write, name: str) -> None:
+    # issue 11 item 12: a request renamed to .txt was ignored, so its rendered output was pruned
+    write(f"requests/dev/payments/{name}", request())
+    write("requests/dev/payments/README.md", "# docs are fine\n")
+    write("requests/.gitkeep", "")
+    found = [(f.path, f.rule) for f in errors(repo)]
+    assert found == [(f"requests/dev/payments/{name}", "request.extension")], found
