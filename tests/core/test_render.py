@@ -143,7 +143,7 @@ def test_a_request_failing_its_policies_is_not_rendered(repo: Path, write: Write
     code, out = run(repo, "render", "--format", "json")
     assert code == 1 and "policy.cache-limits/prod-size" in out
     assert not (repo / "environments/prod/payments").exists()
-    assert (repo / OUT).is_dir()  # the valid request still renders
+    assert not (repo / OUT).exists()  # issue 11 item 12: with an invalid request in the tree nothing is written
 
 
 def test_foreign_namespace_is_the_developers_error_not_the_catalogs(repo: Path, write: Write) -> None:
