@@ -16,7 +16,7 @@ from bot.core.build import check_report, render_full, render_incremental
 from bot.core.catalog import load_catalog
 from bot.core.layout import Plan, owned
 from bot.core.platform import ConfigError, load_config
-from bot.core.report import Conclusion, Report
+from bot.core.report import ERROR, Conclusion, Report
 from bot.core.tree import DirTree
 from bot.core.validate import validate_tree
 from bot.present import terminal as output
@@ -67,6 +67,9 @@ def validate(repo: Path, fmt: str, paths: tuple[str, ...]) -> None:
     """Validate requests (all, or PATHS under the repo) against the catalog and pledge.yaml."""
     tree = _repo(repo)
     rel = [_relative(repo, p) for p in paths]
+    for given, r in zip(paths, rel, strict=True):
+        if not os.path.lexists(repo / r):  # a typo must not pass as "nothing wrong"
+            _fail(f"{given} does not exist in the repository {repo} (as {r})")
     try:
         report = validate_tree(tree, rel or None)
     except ConfigError as exc:
@@ -103,8 +106,11 @@ def render(repo: Path, fmt: str, check_only: bool, env: str | None) -> None:
         build = render_full(tree, config, catalog, env=env)
         _emit(check_report(build, tree), fmt, tree.read)
     build = render_incremental(tree, config, catalog, env=env)
-    _apply(repo, build.plan)
     report = Report(findings=build.findings, judged=build.rendered)
+    if report.count(ERROR):  # an invalid or misplaced request: a partial render could prune live output
+        report.notes.append(f"nothing written: fix the {report.count(ERROR)} error(s) above and render again")
+        _emit(report, fmt, tree.read)
+    _apply(repo, build.plan)
     written = sum(1 for v in build.plan.values() if v is not None)
     removed = len(build.plan) - written
     report.notes.append(f"rendered {len(build.rendered)} request(s), {build.kept} unchanged; "

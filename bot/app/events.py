@@ -47,6 +47,8 @@ class Event:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedDelivery(f"body is not JSON: {exc}") from None
+        except RecursionError:  # nesting deeper than the interpreter's stack: malformed, not a crash
+            raise MalformedDelivery("body is not JSON: nested too deeply") from None
         if not isinstance(payload, dict):
             raise MalformedDelivery("body is not a JSON object")
         return cls(name, delivery_id, payload)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import jsonschema
-
+from bot.core import jsonschema_linear
 from bot.core.authorization import at_least
 from bot.core.catalog import Catalog
 from bot.core.paths import CONFIG_PATH
@@ -50,7 +49,7 @@ RULE_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_VALIDATOR = jsonschema.Draft202012Validator(RULE_SCHEMA)
+_VALIDATOR = jsonschema_linear.validator(RULE_SCHEMA, formats=False)
 
 
 @dataclass(frozen=True)

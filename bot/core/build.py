@@ -19,7 +19,7 @@ from bot.core.paths import ENVIRONMENTS
 from bot.core.platform import PlatformConfig
 from bot.core.render import render_request
 from bot.core.report import Finding, Report, error
-from bot.core.request import Request
+from bot.core.request import Request, place
 from bot.core.tree import Tree
 from bot.core.validate import judge_rendered, load_requests, request_entries
 
@@ -51,6 +51,22 @@ def render_requests(requests: list[Request], config: PlatformConfig, catalog: Ca
     return files
 
 
+def misplaced(tree: Tree, config: PlatformConfig) -> list[str]:
+    """Request files of the whole tree whose path alone is wrong (outside requests/<env>/<team>/<name>.yaml,
+    not .yaml, an environment or team pledge.yaml does not know): cheap, from the listing only."""
+    out: list[str] = []
+    for path, _symlink in request_entries(tree):
+        where = place(path)
+        if isinstance(where, Finding) or config.env(where[0]) is None or not config.knows_team(where[1]):
+            out.append(path)
+    return out
+
+
+def _blocks_pruning(findings: list[Finding]) -> bool:
+    """A request with an error may be one that moved or broke: its old output did not cleanly disappear."""
+    return any(f.severity == "error" and f.path.startswith("requests/") for f in findings)
+
+
 def _in_env(path: str, env: str | None) -> bool:
     return env is None or path.split("/")[1:2] == [env]
 
@@ -62,10 +78,14 @@ def render_full(tree: Tree, config: PlatformConfig, catalog: Catalog, *, env: st
     requests, findings = load_requests(tree, catalog, config, entries)
     build.findings.extend(findings)
     wanted = render_requests(requests, config, catalog, build)
+    current = {p: b for p, b in current_files(tree).items() if _in_env(p, env)}
+    if _blocks_pruning(build.findings):  # what exists stays: a bad tree never prunes
+        rendered = {p.rsplit("/", 1)[0] for p in wanted}
+        wanted = {**{p: b for p, b in current.items() if p.count("/") >= 4 and p.rsplit("/", 1)[0] not in rendered
+                     and p.startswith(ENVIRONMENTS + "/")}, **wanted}
     folders = {p.rsplit("/", 1)[0] for p in wanted}
     wanted.update(index_files(folders, config))
     wanted = {p: b for p, b in wanted.items() if _in_env(p, env)}
-    current = {p: b for p, b in current_files(tree).items() if _in_env(p, env)}
     build.plan = diff_plan(current, wanted)
     return build
 
@@ -93,8 +113,10 @@ def team_folders(tree: Tree) -> list[str]:
 
 
 def render_incremental(tree: Tree, config: PlatformConfig, catalog: Catalog, *,
-                       env: str | None = None) -> Build:
-    """Re-render only requests whose digest changed; remove folders whose request is gone."""
+                       env: str | None = None, prune: bool | None = None) -> Build:
+    """Re-render only requests whose digest changed; remove folders whose request is gone, unless the tree is
+    bad: `prune=False` (the caller saw a misplaced request), a misplaced request in `tree` (when `prune` is None)
+    or a request with an error among those loaded keeps every folder whose request is not there."""
     build = Build(findings=list(catalog.findings))
     entries = [e for e in request_entries(tree) if _in_env(e[0], env)]
     teams = team_folders(tree)
@@ -110,14 +132,17 @@ def render_incremental(tree: Tree, config: PlatformConfig, catalog: Catalog, *,
     requests, findings = load_requests(tree, catalog, config, stale)
     build.findings.extend(findings)
     wanted = render_requests(requests, config, catalog, build)
+    hold = not prune if prune is not None else bool(misplaced(tree, config))
+    hold = hold or _blocks_pruning(build.findings)
     new_folders = {p.rsplit("/", 1)[0] for p in wanted}
     present = {p for p, _ in entries}
     failed = {p for p, _ in stale} - set(build.rendered)
     removed: set[str] = set()
     for src, (folder, _digest) in existing.items():
-        if src not in present or (src in build.rendered and folder not in new_folders):
+        if (src not in present and not hold) or (src in build.rendered and folder not in new_folders):
             removed.add(folder)
-    keep = {folder for src, (folder, _d) in existing.items() if src in present and src not in build.rendered}
+    keep = {folder for src, (folder, _d) in existing.items()
+            if (src in present or hold) and src not in build.rendered}
     keep |= {existing[src][0] for src in failed if src in existing}  # a broken request keeps its last render
     folders = (keep | new_folders) - removed
     for folder in sorted(new_folders | removed):

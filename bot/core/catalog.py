@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from bot.core import lifecycle, migrations, policy
+from bot.core import jsonschema_linear, lifecycle, migrations, policy
 from bot.core.paths import CATALOG_DIRS
 from bot.core.report import Finding, error
 from bot.core.tree import DirTree, Tree
@@ -232,7 +232,7 @@ def _load_offering(name: str, version: str, data: bytes, shown: str, overlay: _O
         meta=meta,
         schema=schema,
         schema_path=shown,
-        validator=jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()),
+        validator=jsonschema_linear.validator(schema),
         templates=templates,
         marks={k: doc.mark(("x-pledge", k)) for k in meta},
     )

@@ -111,6 +111,8 @@ def parse_event(body: bytes | str) -> FluxEvent:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise EventError(f"body is not JSON: {exc}") from None
+    except RecursionError:  # nesting deeper than the interpreter's stack: malformed, not a crash
+        raise EventError("body is not JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise EventError("body is not a JSON object")
     obj = data.get("involvedObject")

@@ -20,9 +20,11 @@ def top(path: str) -> str:
 
 
 def is_ignored(path: str) -> bool:
-    """Files under requests/ that are not requests: docs and dotfiles."""
+    """Files under requests/ that are not requests: Markdown docs (README.md) and dotfiles (.gitkeep). Any other
+    file is judged, so a request renamed to .txt or .json is flagged (request.extension), not silently dropped
+    (which would prune its rendered output)."""
     base = path.rsplit("/", 1)[-1]
-    return base.startswith(".") or base.lower().endswith((".md", ".txt"))
+    return base.startswith(".") or base.lower().endswith(".md")
 
 
 def is_request(path: str) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
-import jsonschema
-
+from bot.core import jsonschema_linear
 from bot.core.paths import CONFIG_PATH
 from bot.core.tree import Tree
 from bot.core.yamlfile import YamlProblem, load
@@ -16,6 +16,15 @@ from bot.core.yamlfile import YamlProblem, load
 # (Namespaces named `default`, `kube-*` or `*-system` are never a team's: see bot.core.request.in_team_namespaces.)
 RESERVED_TEAMS = frozenset({"default", "kube", "flux", "pledge"})
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+# Namespaces no team may be named after or render into (shell patterns). The cluster's and Pledge's own are
+# always reserved; the platform's add-ons are reserved by default and `reservedNamespaces:` replaces them.
+ALWAYS_RESERVED = ("default", "kube", "kube-*", "*-system", "flux", "flux-*", "pledge", "pledge-*")
+DEFAULT_RESERVED = (
+    "cert-manager", "monitoring", "ingress-nginx", "ingress", "openshift", "openshift-*", "istio-*", "kyverno",
+    "gatekeeper", "argocd", "argo-*", "cattle-*", "calico-*", "tigera-operator", "linkerd", "linkerd-*",
+    "metallb", "external-secrets", "vault", "velero", "local-path-storage", "cnpg", "crossplane", "arc-*",
+    "actions-runner-controller", "prometheus", "grafana", "loki", "logging",
+)
 
 # Where Flux's notification-controller sends events (a generic-hmac Provider per environment).
 FEEDBACK_SCHEMA: dict[str, Any] = {
@@ -74,6 +83,8 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "teamPattern": {"type": "string", "format": "regex"},
+        "reservedNamespaces": {"type": "array", "maxItems": 1000,
+                               "items": {"type": "string", "pattern": r"^[a-z0-9*][-a-z0-9*]{0,62}$"}},
         "catalog": {
             "type": "object",
             "additionalProperties": False,
@@ -83,7 +94,7 @@ SCHEMA: dict[str, Any] = {
         "feedback": FEEDBACK_SCHEMA,
     },
 }
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+_VALIDATOR = jsonschema_linear.validator(SCHEMA)
 
 
 class ConfigError(Exception):
@@ -117,6 +128,7 @@ class PlatformConfig:
     data: dict[str, Any]
     source: bytes = b""
     feedback: dict[str, str] | None = None
+    reserved: tuple[str, ...] = ALWAYS_RESERVED + DEFAULT_RESERVED
 
     def env(self, name: str) -> Environment | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -130,7 +142,27 @@ class PlatformConfig:
             return True
         if team in RESERVED_TEAMS or any(team.startswith(r + "-") for r in RESERVED_TEAMS):
             return False  # a pattern never admits a team that would own kube-system or flux-system
+        if self.is_reserved(team):
+            return False  # nor one named after a platform namespace (cert-manager, monitoring, …)
         return bool(self.team_pattern) and re.fullmatch(self.team_pattern or "", team) is not None
+
+    def is_reserved(self, namespace: str) -> bool:
+        """A platform namespace: no team is named after it or renders into it."""
+        return any(fnmatchcase(namespace, p) for p in self.reserved)
+
+    def owns(self, team: str, namespace: str) -> bool:
+        """`team` owns `namespace`: its own name or `<team>-*`, not a reserved one, and no longer team name
+        is a prefix of it (`payments-eu-x` is team payments-eu's when pledge.yaml lists or admits that team)."""
+        if self.is_reserved(namespace) or not (namespace == team or namespace.startswith(team + "-")):
+            return False
+        parts = namespace.split("-")
+        for end in range(len(parts), 0, -1):
+            prefix = "-".join(parts[:end])
+            if len(prefix) <= len(team):
+                break
+            if self.knows_team(prefix):
+                return False
+        return True
 
 
 def load_config(tree: Tree, path: str = CONFIG_PATH) -> PlatformConfig:
@@ -169,6 +201,13 @@ def parse_config(raw: bytes, path: str = CONFIG_PATH) -> PlatformConfig:
         if clash:
             raise ConfigError(path, line, col, f"team {t['name']!r} starts with team {clash!r} and '-': {clash} owns "
                               f"every {clash}-* namespace, so {t['name']}'s would be {clash}'s too; rename one")
+    reserved = ALWAYS_RESERVED + tuple(data.get("reservedNamespaces", DEFAULT_RESERVED))
+    for i, t in enumerate(data.get("teams", [])):
+        hit = next((p for p in reserved if fnmatchcase(t["name"], p)), None)
+        if hit:
+            line, col = doc.mark(("teams", i, "name"))
+            raise ConfigError(path, line, col, f"team {t['name']!r} is a reserved platform namespace ({hit!r}); "
+                              "choose another name, or change reservedNamespaces in pledge.yaml")
     if not teams and not data.get("teamPattern"):
         raise ConfigError(path, 1, 1, "list the teams under `teams:` or give a `teamPattern:` regex")
     repo = data.get("repository", {})
@@ -182,4 +221,5 @@ def parse_config(raw: bytes, path: str = CONFIG_PATH) -> PlatformConfig:
         data=data,
         source=raw,
         feedback=data.get("feedback"),
+        reserved=reserved,
     )

@@ -35,9 +35,20 @@ CLUSTER_SCOPED = {
     "s3.aws.upbound.io/v1beta1/BucketPublicAccessBlock",
 }
 ALLOWED_CLUSTER_SCOPED = {"v1/Namespace"}
+# the same kinds in any version (group/kind), and by convention every `Cluster<Name>` kind (ClusterPolicy,
+# ClusterSecretStore…): Kubernetes ignores metadata.namespace on them, so a namespace confines nothing
+
+
+def _group_kind(api: str, kind: str) -> str:
+    return f"{api.rsplit('/', 1)[0]}/{kind}" if "/" in api else kind
+
+
+_CLUSTER_SCOPED_GK = {_group_kind(*gvk.rsplit("/", 1)) for gvk in CLUSTER_SCOPED}
+_CLUSTER_KIND = re.compile(r"^Cluster[A-Z]")
 _K8S_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# characters YAML may not carry raw; JSON leaves them as they are unless told to escape everything
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# characters YAML may not carry raw; JSON leaves them as they are unless told to escape everything.
+# U+0085 (NEL) is one: YAML 1.1 readers (libyaml, go-yaml) take it for a line break and fold it away.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class _Dumper(yaml.CSafeDumper):
@@ -150,7 +161,7 @@ def render_request(req: Request, config: PlatformConfig) -> tuple[Rendered, list
                                   f"rendering {req.path} produced invalid YAML: {exc}"))
             continue
         for obj in docs:
-            problem = _confine(obj, req, offering)
+            problem = _confine(obj, req, offering, config)
             if problem:
                 findings.append(error(path, 1, 1, "catalog.confinement", f"rendering {req.path}: {problem}"))
                 continue
@@ -166,7 +177,13 @@ def render_request(req: Request, config: PlatformConfig) -> tuple[Rendered, list
     return out, findings
 
 
-def _confine(obj: Any, req: Request, offering: Offering) -> str | None:
+def cluster_scoped(api: str, kind: str) -> bool:
+    """A kind Pledge knows is cluster-scoped, in any API version, or one named Cluster<Something>."""
+    return (f"{api}/{kind}" in CLUSTER_SCOPED or _group_kind(api, kind) in _CLUSTER_SCOPED_GK
+            or _CLUSTER_KIND.match(kind) is not None)
+
+
+def _confine(obj: Any, req: Request, offering: Offering, config: PlatformConfig) -> str | None:
     if not isinstance(obj, dict):
         return "each rendered document must be a mapping (a Kubernetes object)"
     api, kind, meta = obj.get("apiVersion"), obj.get("kind"), obj.get("metadata")
@@ -181,12 +198,15 @@ def _confine(obj: Any, req: Request, offering: Offering) -> str | None:
     if gvk not in offering.renders:
         return f"{gvk} is not in x-pledge.renders of {offering.schema_path}; declare it or stop rendering it"
     ns = meta.get("namespace")
-    if gvk in CLUSTER_SCOPED:
+    if cluster_scoped(api, kind):
+        if ns is not None:
+            return (f"cluster-scoped {gvk} {name!r} has metadata.namespace {str(ns)[:80]!r}: Kubernetes ignores it, "
+                    "so it would confine nothing")
         if gvk not in ALLOWED_CLUSTER_SCOPED:
             return f"cluster-scoped {gvk} is not allowed"
-        if ns is not None or not in_team_namespaces(req.team, name):
+        if not in_team_namespaces(req.team, name, config):
             return f"Namespace {name!r} is outside team {req.team!r} (allowed: {req.team}, {req.team}-*)"
-    elif not isinstance(ns, str) or not in_team_namespaces(req.team, ns):
+    elif not isinstance(ns, str) or not in_team_namespaces(req.team, ns, config):
         return (f"{kind} {name!r} is in namespace {ns!r}, outside team {req.team!r} "
                 f"(allowed: {req.team}, {req.team}-*)")
     return None

@@ -50,12 +50,11 @@ class Request:
         return f"environments/{self.env}/{self.team}/{self.offering.name}-{self.name}"
 
 
-def in_team_namespaces(team: str, namespace: str) -> bool:
-    """A team owns the namespace named after it and every `<team>-*` namespace, except the cluster's own
-    (`default`, `kube-*`, `*-system`), whatever the team is called."""
-    if namespace == "default" or namespace.startswith("kube-") or namespace.endswith("-system"):
-        return False
-    return namespace == team or namespace.startswith(team + "-")
+def in_team_namespaces(team: str, namespace: str, config: PlatformConfig) -> bool:
+    """A team owns the namespace named after it and every `<team>-*` namespace, except the platform's own
+    (`default`, `kube-*`, `*-system`, pledge.yaml's reservedNamespaces) and those of a team with a longer
+    name (`payments-eu` when that is a team): see PlatformConfig.owns."""
+    return config.owns(team, namespace)
 
 
 def place(path: str) -> tuple[str, str, str] | Finding:
@@ -139,7 +138,7 @@ def parse(path: str, raw: bytes | None, catalog: Catalog, config: PlatformConfig
     spec = data.get("spec", {})
     if not isinstance(spec, dict):
         at(("spec",), "request.envelope", "spec must be a mapping")
-    elif isinstance(spec.get("namespace"), str) and not in_team_namespaces(team, spec["namespace"]):
+    elif isinstance(spec.get("namespace"), str) and not in_team_namespaces(team, spec["namespace"], config):
         at(("spec", "namespace"), "request.namespace",
            f"spec.namespace {spec['namespace']!r} is not team {team}'s: use {team} or {team}-<something>")
     if findings or not isinstance(api_version, str) or not isinstance(kind, str):

@@ -55,14 +55,15 @@ def load(data: bytes, *, max_bytes: int = MAX_BYTES, require_mapping: bool = Tru
     """Load exactly one YAML document from bytes, or raise YamlProblem.
 
     Rejected: over `max_bytes`, non-UTF-8, empty, several documents, anchors, aliases, merge keys,
-    tags other than YAML's core ones, duplicate keys, non-scalar keys, nesting deeper than 64 and
+    tags other than YAML's core ones, duplicate keys, non-scalar keys, keys YAML reads as numbers,
+    booleans or null, nesting deeper than 64 and
     (with `require_mapping`) a top level that is not a mapping. Timestamps stay strings.
     """
     if len(data) > max_bytes:
         raise YamlProblem(1, 1, "yaml.too-large",
                           f"file is {len(data):,} bytes; the limit is {max_bytes:,}. Split it or trim it.")
-    text = _decode(data)
-    doc = _compose(text)
+    text, nel = _shield_nel(_decode(data))
+    doc = _compose(text, nel)
     if doc.data is None:
         raise YamlProblem(1, 1, "yaml.empty", "the file has no content; write one YAML mapping")
     if require_mapping and not isinstance(doc.data, dict):
@@ -84,6 +85,27 @@ def _decode(data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
+def _shield_nel(text: str) -> tuple[str, str | None]:
+    """Hide U+0085 (NEL) from the YAML 1.1 reader, which takes it for a line break and folds or rejects it.
+
+    Each NEL becomes one private-use character that the text does not contain (so columns stay put), and
+    scalars get their NEL back: the request's bytes are kept, and lines count as editors count them.
+    """
+    if "\x85" not in text:
+        return text, None
+    for code in range(0xE000, 0xF900):
+        if chr(code) not in text:
+            return text.replace("\x85", chr(code)), chr(code)
+    pos = text.index("\x85")  # pragma: no cover - a file holding all 6,400 private-use characters
+    before = text[:pos]
+    raise YamlProblem(before.count("\n") + 1, pos - (before.rfind("\n") + 1) + 1, "yaml.syntax",
+                      "U+0085 (NEL) cannot be read in this file; write it as \"\\x85\" in a quoted string")
+
+
+def _unshield(value: str, nel: str | None) -> str:
+    return value.replace(nel, "\x85") if nel is not None and nel in value else value
+
+
 def _kind(value: Any) -> str:
     return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number",
             float: "number"}.get(type(value), "null" if value is None else type(value).__name__)
@@ -93,14 +115,14 @@ def _where(event: Any) -> tuple[int, int]:
     return event.start_mark.line + 1, event.start_mark.column + 1
 
 
-def _scalar(event: yaml.ScalarEvent) -> Any:
+def _scalar(event: yaml.ScalarEvent, nel: str | None = None) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         if not event.implicit[0]:
-            return event.value  # quoted or block scalar: always a string
+            return _unshield(event.value, nel)  # quoted or block scalar: always a string
         tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
     if tag == _CORE + "str" or tag == _CORE + "timestamp":
-        return event.value
+        return _unshield(event.value, nel)
     node = yaml.ScalarNode(tag, event.value)
     if tag == _CORE + "null":
         return None
@@ -131,7 +153,7 @@ def _check_node_event(event: Any) -> None:
         raise YamlProblem(line, col, "yaml.tag", f"tag {tag!r} is not allowed; remove it")
 
 
-def _compose(text: str) -> Document:
+def _compose(text: str, nel: str | None = None) -> Document:
     doc = Document(None)
     # Each frame: [container, path, pending_key_or_None, pending_key_mark]
     stack: list[list[Any]] = []
@@ -159,7 +181,7 @@ def _compose(text: str) -> Document:
                 continue
             _check_node_event(event)
             if stack and isinstance(stack[-1][0], dict) and stack[-1][2] is None:
-                _take_key(doc, stack[-1], event)
+                _take_key(doc, stack[-1], event, nel)
                 continue
             path = _child_path(stack)
             doc.marks[path] = _where(event)
@@ -168,7 +190,7 @@ def _compose(text: str) -> Document:
                 raise YamlProblem(line, col, "yaml.too-deep", f"nesting deeper than {MAX_DEPTH} levels")
             if isinstance(event, yaml.ScalarEvent):
                 try:
-                    value = _scalar(event)
+                    value = _scalar(event, nel)
                 except (ValueError, OverflowError):
                     line, col = _where(event)
                     why = f"the number starting {event.value[:20]!r} does not fit in 64 bits; quote it or shorten it"
@@ -216,13 +238,20 @@ def _attach(frame: list[Any], value: Any) -> None:
         container.append(value)
 
 
-def _take_key(doc: Document, frame: list[Any], event: Any) -> None:
+def _take_key(doc: Document, frame: list[Any], event: Any, nel: str | None = None) -> None:
     line, col = _where(event)
     if not isinstance(event, yaml.ScalarEvent):
         raise YamlProblem(line, col, "yaml.complex-key", "mapping keys must be plain strings")
-    key = event.value
+    key = _unshield(event.value, nel)
     if key == "<<" and event.implicit[0]:
         raise YamlProblem(line, col, "yaml.merge-key", "merge keys (<<) are not allowed; write the keys out")
+    tag = event.tag if event.tag not in (None, "!") else (
+        _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False)) if event.implicit[0] else _CORE + "str")
+    if tag not in (_CORE + "str", _CORE + "timestamp"):
+        kind = tag.removeprefix(_CORE)
+        raise YamlProblem(line, col, "yaml.key-not-string",
+                          f"key {event.value[:40]!r} is read as {'a' if kind != 'int' else 'an'} {kind}, not a string, "
+                          f"by YAML tools (Kubernetes, Flux); quote it: '{event.value[:40]}':")
     if key in frame[0]:
         first = doc.key_marks.get((*frame[1], key), (line, col))
         raise YamlProblem(line, col, "yaml.duplicate-key",

@@ -14,7 +14,8 @@ MARKER = "<!-- pledge:summary -->"
 MAX_OUTPUT_CHARS = 65535  # check run summary and text
 MAX_COMMENT_CHARS = 65536  # issue comment body (GitHub answers 422 above)
 COMMENT_BUDGET = 60000  # cut comments with a margin
-MAX_LISTED = 50  # findings listed in a summary or comment; all of them become annotations
+MAX_LISTED = 50  # findings listed in a summary or comment
+MAX_ANNOTATIONS = 500  # annotations sent, most severe first: at most 10 PATCHes of 50 per check run
 _LEVEL = {ERROR: "failure", WARNING: "warning", NOTICE: "notice"}
 
 
@@ -32,12 +33,25 @@ def _place(f: Finding) -> str:
     return f"`{f.path.replace('`', '')}:{f.line}:{f.column}`"
 
 
+_RANK = {ERROR: 0, WARNING: 1, NOTICE: 2}
+
+
+def _annotatable(report: Report) -> list[Finding]:
+    """Findings on a file of the repository (bundled-catalog findings have no file), most severe first."""
+    found = [f for f in report.sorted_findings() if f.path and not f.path.startswith("<")]
+    return sorted(found, key=lambda f: _RANK.get(f.severity, 3))  # stable: path and line order within a level
+
+
+def unannotated(report: Report) -> int:
+    """How many findings on files get no annotation because of the cap."""
+    return max(len(_annotatable(report)) - MAX_ANNOTATIONS, 0)
+
+
 def annotations_for(report: Report) -> list[dict[str, Any]]:
-    """One annotation per finding on a file of the repository (bundled-catalog findings have no file)."""
+    """One annotation per finding on a file, most severe first, at most MAX_ANNOTATIONS: every check run
+    costs a bounded number of REST calls however many findings there are."""
     out: list[dict[str, Any]] = []
-    for f in report.sorted_findings():
-        if f.path.startswith("<") or not f.path:
-            continue
+    for f in _annotatable(report)[:MAX_ANNOTATIONS]:
         line = max(f.line, 1)
         item: dict[str, Any] = {
             "path": f.path,
@@ -70,7 +84,11 @@ def _findings_list(report: Report) -> list[str]:
     findings = report.sorted_findings()
     lines = [f"- {_place(f)} **{f.severity}** {escape(f.message)} `{f.rule}`" for f in findings[:MAX_LISTED]]
     if len(findings) > MAX_LISTED:
-        lines.append(f"- … and {len(findings) - MAX_LISTED} more (every one is an annotation on its line)")
+        lines.append(f"- … and {len(findings) - MAX_LISTED} more (annotations on their lines)")
+    rest = unannotated(report)
+    if rest:
+        lines.append(f"- {rest:,} more findings are not annotated (the {MAX_ANNOTATIONS} most severe are); "
+                     "run `pledge validate` to see them all")
     return lines
 
 

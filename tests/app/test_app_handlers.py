@@ -146,6 +146,26 @@ def test_many_findings_become_batched_annotations(bot: Bot, remote: GitRemote) -
         "issues/create-comment"]
 
 
+def test_annotations_are_capped_most_severe_first(bot: Bot, remote: GitRemote) -> None:
+    # issue 11 item 10: 20,000 findings cost 401 REST calls (one PATCH per 50 annotations); cap them
+    from bot.core.report import error, warning
+    from bot.present.checkrun import MAX_ANNOTATIONS
+
+    def flood(*args: object) -> Report:
+        notes = [warning(REQ, i, 1, "schema.w", f"warn {i}") for i in range(1, 15_001)]
+        return Report(findings=notes + [error(REQ, i, 2, "schema.e", f"err {i}") for i in range(1, 5_001)],
+                      judged=[REQ])
+
+    bot.ctx.checker = flood
+    sha = open_pr(bot, remote, {REQ: GOOD})
+    (run,) = bot.fake.runs_for(sha)
+    assert len(run["annotations"]) == MAX_ANNOTATIONS == 500
+    assert {a["annotation_level"] for a in run["annotations"]} == {"failure"}  # errors before warnings
+    assert "19,500 more findings are not annotated" in run["output"]["summary"]
+    assert [c.op_id for c in bot.fake.rest_calls()] == ["checks/create"] + ["checks/update"] * 10 + [
+        "issues/create-comment"]
+
+
 def test_installation_events_are_logged(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "pledge")
     assert bot.deliver("installation", gp.installation_created()).status_code == 202

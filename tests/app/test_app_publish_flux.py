@@ -48,6 +48,8 @@ def test_the_signature_is_checked_before_anything_is_parsed(pub: Bot) -> None:
     assert post_flux(pub.client, b"{not json").status_code == 400
     assert post_flux(pub.client, {**flux_body(), "timestamp": "yesterday"}).status_code == 400
     assert post_flux(pub.client, b"x" * (MAX_FLUX_BYTES + 1)).status_code == 413
+    deep = b"[" * 200_000 + b"]" * 200_000  # RecursionError in json.loads: malformed (400), not a crash (500)
+    assert post_flux(pub.client, deep[: MAX_FLUX_BYTES // 2] + deep[-MAX_FLUX_BYTES // 2 :]).status_code == 400
     assert post_flux(pub.client, good, repo="acme/..").status_code in (401, 404)
     other = flux_body()
     other["involvedObject"]["name"] = "flux-system"

@@ -131,3 +131,11 @@ def test_a_webhook_cannot_pose_as_a_queued_flux_event(bot: Bot) -> None:
     status, answer = post(bot, "flux", body, delivery="f-1")
     assert (status, answer["status"]) == (200, "ignored")
     assert bot.queue.journal.pending_keys() == []
+
+
+def test_deeply_nested_json_is_400_not_500(bot: Bot) -> None:
+    # issue 11 item 10: json.loads raises RecursionError on deep nesting; that is a malformed body, not a crash
+    deep = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    status, _ = post(bot, "pull_request", deep)
+    assert status == 400
+    assert bot.queue.journal.pending_keys() == []

@@ -138,3 +138,11 @@ def test_team_pattern_never_admits_reserved_names(repo: Path, write: Write) -> N
     write("requests/dev/kube/x.yaml", request(name="x", team="kube"))
     code, out = run("validate", "--repo", str(repo), "--format", "json")
     assert code == 1 and "request.unknown-team" in out
+
+
+def test_validate_of_a_missing_path_is_a_usage_error(repo: Path) -> None:
+    # issue 11 item 12: a mistyped PATH validated nothing and exited 0
+    code, out = run("validate", "--repo", str(repo), str(repo / "requests/dev/payments/nope.yaml"))
+    assert code == 2 and "nope.yaml" in out and "does not exist" in out
+    code, out = run("validate", "--repo", str(repo), str(repo / "requests/dev/payments/sessions.yaml"))
+    assert code == 0, out

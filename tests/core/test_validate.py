@@ -155,3 +155,42 @@ def test_findings_never_lose_other_files(repo: Path, write: Write) -> None:
     rules = sorted((f.path, f.rule) for f in errors(repo))
     assert rules == [("requests/dev/search/a.yaml", "yaml.syntax"),
                      ("requests/dev/search/b.yaml", "schema.minimum")]
+
+
+def _with_unique_list(repo: Path) -> None:
+    schema = repo / "schemas/cache/v1.yaml"
+    schema.write_text(schema.read_text() + "  keys:\n    type: array\n    uniqueItems: true\n")
+
+
+def test_unique_items_is_linear(repo: Path, write: Callable[[str, str | bytes], Path]) -> None:
+    # issue 11 item 10: jsonschema compares mappings pairwise for uniqueItems (quadratic): 6,000 took minutes
+    import time
+
+    _with_unique_list(repo)
+    items = "".join(f"\n    - {{k: {i}, v: [{i}, x]}}" for i in range(6000))
+    write("requests/dev/payments/sessions.yaml", request(keys=items))
+    start = time.monotonic()
+    assert errors(repo) == []
+    assert time.monotonic() - start < 5
+
+
+def test_unique_items_keeps_json_schema_equality(repo: Path, write: Callable[[str, str | bytes], Path]) -> None:
+    _with_unique_list(repo)
+    for keys, unique in [("[1, 1.0]", False), ("[true, 1]", True), ("[{a: 1, b: 2}, {b: 2, a: 1}]", False),
+                         ("[[1, 2], [2, 1]]", True), ("['1', 1]", True), ("[null, false, 0]", True)]:
+        write("requests/dev/payments/sessions.yaml", request(keys=keys))
+        found = errors(repo)
+        assert (found == []) is unique, (keys, found)
+        if not unique:
+            assert [(f.rule, f.line) for f in found] == [("schema.uniqueItems", 8)], found
+            assert "non-unique" in found[0].message and len(found[0].message) < 200
+
+
+@pytest.mark.parametrize("name", ["sessions.txt", "sessions.json", "sessions.yaml.bak", "sessions"])
+def test_other_extensions_under_requests_are_flagged(repo: Path, write: Write, name: str) -> None:
+    # issue 11 item 12: a request renamed to .txt was ignored, so its rendered output was pruned
+    write(f"requests/dev/payments/{name}", request())
+    write("requests/dev/payments/README.md", "# docs are fine\n")
+    write("requests/.gitkeep", "")
+    found = [(f.path, f.rule) for f in errors(repo)]
+    assert found == [(f"requests/dev/payments/{name}", "request.extension")], found

@@ -68,8 +68,14 @@ def test_values_and_marks() -> None:
     assert doc.mark(("b", 1, "missing", "deeper")) == doc.marks[("b", 1)]
 
 
-def test_keys_are_strings_as_written() -> None:
-    assert load(b"1: a\ntrue: b\n").data == {"1": "a", "true": "b"}
+def test_keys_must_be_strings() -> None:
+    # issue 11 item 12: `1: a` was taken as the string "1", but Kubernetes' and Flux's YAML readers see a number
+    assert load(b"'1': a\n\"true\": b\nx-1: c\n2024-01-01: d\n").data == {
+        "1": "a", "true": "b", "x-1": "c", "2024-01-01": "d"}
+    for text, line in [(b"1: a\n", 1), (b"a: 1\ntrue: b\n", 2), (b"a:\n  ~: b\n", 2), (b"!!int 3: x\n", 1)]:
+        with pytest.raises(YamlProblem) as info:
+            load(text)
+        assert (info.value.rule, info.value.line) == ("yaml.key-not-string", line)
 
 
 @pytest.mark.parametrize("number", [b"9" * 5000, b"0x" + b"f" * 5000, b"1_" * 2600 + b"1"])
@@ -77,3 +83,13 @@ def test_huge_numbers_are_a_finding_not_a_crash(number: bytes) -> None:
     with pytest.raises(YamlProblem) as info:
         load(b"spec:\n  instances: " + number + b"\n")
     assert (info.value.rule, info.value.line, info.value.column) == ("yaml.number", 2, 14)
+
+
+def test_nel_is_kept_not_read_as_a_line_break() -> None:
+    # issue 11 item 10: YAML 1.1 (libyaml) folds U+0085 into a space or fails on it; keep the bytes, count lines
+    # as editors do
+    from bot.core import yamlfile
+
+    doc = yamlfile.load('a: "x\u0085y"\nb: x\u0085y\nc: |\n  p\u0085q\nd\u0085e: 1\nf: \'\u0085\'\n'.encode())
+    assert doc.data == {"a": "x\x85y", "b": "x\x85y", "c": "p\x85q\n", "d\x85e": 1, "f": "\x85"}
+    assert doc.marks[("f",)] == (6, 4)

@@ -14,7 +14,7 @@ from bot.adapters.git.commit import IDENTITY, commit_files
 from bot.adapters.git.lock import file_lock
 from bot.adapters.git.remote import GitError, fetch_branch, output, push, run
 from bot.adapters.git.tree import GitTree, is_ancestor
-from bot.core.build import Build, render_incremental
+from bot.core.build import Build, misplaced, render_incremental
 from bot.core.catalog import Catalog, load_catalog
 from bot.core.layout import INDEX_HEADER, Plan, kustomization, owned, read_header
 from bot.core.paths import CATALOG_DIRS, CLUSTERS, CONFIG_PATH, ENVIRONMENTS, REQUESTS, is_ignored
@@ -96,10 +96,11 @@ def render_on_branch(repo: git.Repo, rev: str, *, full: bool = False) -> Renderi
     catalog = load_catalog(tree, bundled=config.bundled_catalog)
     key = render_key(config, catalog)
     scope = None if full else _scope(repo, tip, key)
+    prune = not misplaced(tree, config)  # judged on the whole tree: a moved request never prunes its output
     if scope is None:
-        build, shown = render_incremental(GitTree(repo, tip), config, catalog), "full"
+        build, shown = render_incremental(GitTree(repo, tip), config, catalog, prune=prune), "full"
     else:
-        build, shown = _render_scoped(tree, config, catalog, scope), scope.describe()
+        build, shown = _render_scoped(tree, config, catalog, scope, prune), scope.describe()
     unsafe = [p for p in build.plan if not owned(p) or ".." in p.split("/")]
     if unsafe:
         raise PublishError(f"refusing to write outside environments/ and clusters/: {unsafe[0]}")
@@ -162,10 +163,10 @@ def _anchor(repo: git.Repo, tip: str) -> tuple[str, str] | None:
     return None
 
 
-def _render_scoped(tree: GitTree, config: PlatformConfig, catalog: Catalog, scope: Scope) -> Build:
+def _render_scoped(tree: GitTree, config: PlatformConfig, catalog: Catalog, scope: Scope, prune: bool) -> Build:
     """render_incremental shown only the Scope; the kustomizations that list folders or teams outside it
     (a team's, when only some of its requests are shown; an environment's) are recomputed from listings."""
-    build = render_incremental(_ScopedTree(tree, scope), config, catalog)
+    build = render_incremental(_ScopedTree(tree, scope), config, catalog, prune=prune)
     plan: Plan = {p: d for p, d in build.plan.items() if p.count("/") >= 4 or (
         p.count("/") == 3 and p.startswith(ENVIRONMENTS + "/") and tuple(p.split("/")[1:3]) in scope.dirs)}
     present: dict[tuple[str, str], bool] = {}
