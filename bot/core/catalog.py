@@ -36,6 +36,9 @@ _XPLEDGE_SCHEMA: dict[str, Any] = {
         "environments": {"type": "array", "items": {"type": "string"}},
         "renders": {"type": "array", "minItems": 1, "items": {"type": "string"}},
         "namespaced": {"type": "boolean"},
+        # at most N requests of this offering per team, by environment ("*": any other environment)
+        "quota": {"type": "object", "additionalProperties": False, "properties": {
+            "perTeam": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}}},
     },
 }
 _XPLEDGE = jsonschema.Draft202012Validator(_XPLEDGE_SCHEMA, format_checker=jsonschema.FormatChecker())

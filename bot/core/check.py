@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core import quota
 from bot.core.build import Build, render_requests, rendered_folders
 from bot.core.catalog import Catalog, load_catalog
 from bot.core.layout import owned
@@ -82,7 +83,8 @@ def check(base: Tree, head: Tree, changed: Sequence[Change], rules: BaseRules | 
     symlinks = {e.path for e in head.files(REQUESTS) if e.is_symlink}
     requests, findings = load_requests(head, catalog, config, [(c.path, c.path in symlinks) for c in judged])
     report.extend(findings)
-    report.extend(_cross_file(head, catalog, config, requests))
+    added = {c.path for c in judged if base.read(c.path) is None}
+    report.extend(_cross_file(head, catalog, config, requests, added))
     build = Build()
     new_files = render_requests(requests, config, catalog, build)
     report.extend(build.findings)
@@ -110,8 +112,10 @@ def _head_rules(head: Tree, paths: Sequence[str]) -> list[Finding]:
     return out
 
 
-def _cross_file(head: Tree, catalog: Catalog, config: PlatformConfig, changed: list[Request]) -> list[Finding]:
-    """Duplicates between a changed request and the other requests of the same team and environment."""
+def _cross_file(head: Tree, catalog: Catalog, config: PlatformConfig, changed: list[Request],
+                added: set[str]) -> list[Finding]:
+    """Duplicates between a changed request and the other requests of the same team and environment, and
+    per-team quotas that an added request would exceed."""
     if not changed:
         return []
     folders = {"/".join(r.path.split("/")[:3]) for r in changed}
@@ -119,7 +123,8 @@ def _cross_file(head: Tree, catalog: Catalog, config: PlatformConfig, changed: l
               if not is_ignored(e.path) and e.path not in {r.path for r in changed}]
     neighbours, _ = load_requests(head, catalog, config, others)
     mine = {r.path for r in changed}
-    return [f for f in duplicates([*changed, *neighbours]) if f.path in mine]
+    return ([f for f in duplicates([*changed, *neighbours]) if f.path in mine]
+            + quota.over_quota([*changed, *neighbours], added))
 
 
 def _preview(base: Tree, new_files: dict[str, bytes], request_paths: list[str],

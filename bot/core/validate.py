@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from bot.core import lifecycle, policy
+from bot.core import lifecycle, policy, quota
 from bot.core.catalog import Catalog, load_catalog
 from bot.core.paths import REQUESTS, is_ignored
 from bot.core.platform import PlatformConfig, load_config
@@ -188,6 +188,7 @@ def validate_tree(tree: Tree, only: Sequence[str] | None = None, *, today: date 
     entries = request_entries(tree, only)
     requests, findings = load_requests(tree, catalog, config, entries, today=today)
     report.extend(findings)
+    report.extend(quota.over_quota(requests))
     report.judged = [p for p, _ in entries]
     report.notes.append(f"{len(entries)} request(s) checked, {len(requests)} valid")
     return report
